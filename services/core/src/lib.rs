@@ -1,0 +1,11 @@
+//! Pure domain rules of Duban. Nothing here does I/O: no database, no network,
+//! no clock. Every rule is a function of its inputs, tested with tables worked
+//! out by hand.
+
+pub mod access;
+pub mod org;
+pub mod role;
+pub mod validation;
+
+pub use role::Role;
+pub use validation::{FieldViolation, Violations};

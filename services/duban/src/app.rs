@@ -1,0 +1,213 @@
+//! Wiring: builds each Duban service on its port over one pool and one clock,
+//! runs migrations (behind sqlx's advisory lock), watches the database for
+//! health, and shuts everything down together.
+
+use anyhow::Context;
+use duban_platform::auth::{AuthLayer, TokenStore};
+use duban_platform::clock::Clock;
+use duban_platform::configuration::Settings;
+use duban_platform::server::{self, Health};
+use duban_proto::service_names;
+use duban_registry::grpc::RegistryGrpc;
+use duban_registry::service::OrgService;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+
+use crate::dev_clock_grpc::DevClockGrpc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceKind {
+    Registry,
+    Assignment,
+    Appraisal,
+    Reporting,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 4] = [
+        ServiceKind::Registry,
+        ServiceKind::Assignment,
+        ServiceKind::Appraisal,
+        ServiceKind::Reporting,
+    ];
+
+    pub fn grpc_name(self) -> &'static str {
+        match self {
+            ServiceKind::Registry => service_names::REGISTRY,
+            ServiceKind::Assignment => service_names::ASSIGNMENT,
+            ServiceKind::Appraisal => service_names::APPRAISAL,
+            ServiceKind::Reporting => service_names::REPORTING,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceKind::Registry => "registry",
+            ServiceKind::Assignment => "assignment",
+            ServiceKind::Appraisal => "appraisal",
+            ServiceKind::Reporting => "reporting",
+        }
+    }
+
+    fn port(self, settings: &Settings) -> u16 {
+        match self {
+            ServiceKind::Registry => settings.server.registry_port,
+            ServiceKind::Assignment => settings.server.assignment_port,
+            ServiceKind::Appraisal => settings.server.appraisal_port,
+            ServiceKind::Reporting => settings.server.reporting_port,
+        }
+    }
+}
+
+/// The running services: their bound addresses and the means to stop them.
+pub struct Running {
+    pub addrs: Vec<(ServiceKind, SocketAddr)>,
+    pub clock: Clock,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub fn addr(&self, kind: ServiceKind) -> Option<SocketAddr> {
+        self.addrs.iter().find(|(k, _)| *k == kind).map(|(_, a)| *a)
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until every server has stopped (after the shutdown token fired,
+    /// or one of them failed).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut result = Ok(());
+        while let Some(done) = self.tasks.join_next().await {
+            let outcome = done.context("server task panicked").and_then(|r| r);
+            if let Err(e) = outcome {
+                tracing::error!(error = format!("{e:#}"), "server stopped with an error");
+                self.shutdown.cancel();
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+/// Binds every listed service, then serves them until `shutdown`.
+/// Migrations run in the background; health says NOT_SERVING until they are
+/// done and whenever the database is unreachable.
+pub async fn start(
+    settings: &Settings,
+    pool: PgPool,
+    services: &[ServiceKind],
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    let clock = if settings.dev_clock {
+        Clock::Shared(pool.clone())
+    } else {
+        Clock::System
+    };
+    let health = Health::new();
+    let names: Vec<&'static str> = services.iter().map(|s| s.grpc_name()).collect();
+    for name in &names {
+        health
+            .reporter
+            .set_service_status(*name, tonic_health::ServingStatus::NotServing)
+            .await;
+    }
+    let auth = AuthLayer::new(TokenStore::new(pool.clone()));
+    let tls = match &settings.server.tls {
+        Some(t) => Some(server::tls_config(t)?),
+        None => None,
+    };
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let mut tasks = JoinSet::new();
+    let mut addrs = Vec::new();
+    for &kind in services {
+        let listen = format!("{}:{}", settings.server.host, kind.port(settings));
+        let listener = TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("binding the {} service to {listen}", kind.label()))?;
+        addrs.push((kind, listener.local_addr()?));
+        let routes = routes_for(kind, &health, &pool, &clock)?;
+        tasks.spawn(server::serve(
+            listener,
+            routes,
+            auth.clone(),
+            tls.clone(),
+            shutdown.clone(),
+            grace,
+        ));
+    }
+    tasks.spawn(prepare_then_watch(pool, clock.clone(), health, names, shutdown.clone()));
+    Ok(Running {
+        addrs,
+        clock,
+        shutdown,
+        tasks,
+    })
+}
+
+fn routes_for(kind: ServiceKind, health: &Health, pool: &PgPool, clock: &Clock) -> anyhow::Result<Routes> {
+    Ok(match kind {
+        ServiceKind::Registry => {
+            let mut names = vec![kind.grpc_name()];
+            if clock.is_shared() {
+                names.push(service_names::DEV_CLOCK);
+            }
+            let mut routes = server::base_routes(health, &names)?
+                .add_service(RegistryGrpc::new(OrgService::new(pool.clone(), clock.clone())).into_server());
+            if clock.is_shared() {
+                routes = routes.add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
+            }
+            routes
+        }
+        // No RPCs yet: health and reflection only, never a fake answer.
+        ServiceKind::Assignment | ServiceKind::Appraisal | ServiceKind::Reporting => {
+            server::base_routes(health, &[kind.grpc_name()])?
+        }
+    })
+}
+
+/// Applies migrations (retrying while the database is down), readies the
+/// dev clock, then keeps health in step with the database.
+async fn prepare_then_watch(
+    pool: PgPool,
+    clock: Clock,
+    health: Health,
+    names: Vec<&'static str>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        let attempt = async {
+            duban_platform::db::migrate(&pool).await?;
+            if clock.is_shared() {
+                Clock::shared(pool.clone()).await?;
+            }
+            anyhow::Ok(())
+        };
+        match attempt.await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "database not ready; retrying in 2 s");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        }
+    }
+    health.watch_database(pool, names, shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Client commands: talk gRPC to a running suite with a bearer token, print
+//! tables for people and JSON for scripts.
+
+pub mod admin;
+pub mod clock;
+pub mod org;
+
+use anyhow::Context;
+use std::path::Path;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// gRPC endpoint of the service (registry by default).
+    #[arg(long, env = "DUBAN_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    pub endpoint: String,
+    /// Bearer token; defaults to DUBAN_TOKEN, then the dev admin token in the data dir.
+    #[arg(long, env = "DUBAN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Adds `authorization: Bearer …` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+impl ClientArgs {
+    pub async fn channel(&self, data_dir: &Path) -> anyhow::Result<(Channel, Bearer)> {
+        let token = match &self.token {
+            Some(t) => t.trim().to_owned(),
+            None => std::fs::read_to_string(data_dir.join("admin.token"))
+                .map(|t| t.trim().to_owned())
+                .context("no token: pass --token, set DUBAN_TOKEN, or run `duban dev` to create the admin token")?,
+        };
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the token contains characters not allowed in a header")?;
+        let channel = Endpoint::from_shared(self.endpoint.clone())
+            .context("invalid --endpoint")?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {}", self.endpoint))?;
+        Ok((channel, Bearer(value)))
+    }
+}
+
+/// A gRPC error as people need it: code, message, the Chinese message and
+/// every field violation.
+pub fn describe_status(status: &tonic::Status) -> String {
+    let mut out = format!("{:?}: {}", status.code(), status.message());
+    let details = status.get_error_details();
+    if let Some(m) = details.localized_message() {
+        out.push_str(&format!("\n  {}", m.message));
+    }
+    if let Some(bad) = details.bad_request() {
+        for v in &bad.field_violations {
+            let zh = v
+                .localized_message
+                .as_ref()
+                .map(|m| format!(" ({})", m.message))
+                .unwrap_or_default();
+            out.push_str(&format!("\n  - {}: {}{}", v.field, v.description, zh));
+        }
+    }
+    out
+}
+
+/// Turns a failed RPC into an error that prints well.
+pub fn rpc_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!(describe_status(&status))
+}
+
+/// Display width of a string, counting CJK characters as two columns.
+fn width(s: &str) -> usize {
+    s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+}
+
+/// Prints rows as an aligned table.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(cell));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(widths[i] - width(c) + 2));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

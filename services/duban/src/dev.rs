@@ -1,0 +1,132 @@
+//! `duban dev`: the whole suite in one process, on its own PostgreSQL unless
+//! DATABASE_URL says otherwise, with an admin token and, on request, the demo
+//! court.
+
+use crate::app::{self, ServiceKind};
+use crate::cli::org::content_request_id;
+use anyhow::Context;
+use duban_platform::auth::{NewToken, Principal, TokenStore};
+use duban_platform::clock::Clock;
+use duban_platform::configuration::Settings;
+use duban_platform::db;
+use duban_platform::pg_cluster::PrivateCluster;
+use duban_platform::server::cancel_on_signal;
+use duban_proto::registry::v1 as pb;
+use duban_registry::service::OrgService;
+use sqlx::PgPool;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+pub struct DevOptions {
+    pub demo: bool,
+    pub data_dir: PathBuf,
+    /// Use the system clock instead of the shared dev clock.
+    pub system_clock: bool,
+}
+
+pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&options.data_dir)
+        .with_context(|| format!("creating data dir {}", options.data_dir.display()))?;
+    let data_dir = options.data_dir.canonicalize()?;
+    let mut cluster = None;
+    let url = match settings.database_url() {
+        Some(url) => url.to_owned(),
+        None => {
+            let root = data_dir.join("pg");
+            let c = tokio::task::spawn_blocking(move || PrivateCluster::start(&root)).await??;
+            let url = c.url();
+            cluster = Some(c);
+            url
+        }
+    };
+    settings.dev_clock = !options.system_clock;
+    let pool = db::pool_for_url(&url, &settings.database)?;
+    db::migrate(&pool).await?;
+    let clock = if settings.dev_clock { Clock::shared(pool.clone()).await? } else { Clock::System };
+    let (admin_secret, admin) = admin_token(&pool, &data_dir).await?;
+    if options.demo {
+        load_demo(&pool, &clock, &admin).await?;
+    }
+
+    let shutdown = CancellationToken::new();
+    let running = app::start(&settings, pool, &ServiceKind::ALL, shutdown.clone()).await?;
+    println!("Duban dev suite is up.");
+    println!("  data dir    {}", data_dir.display());
+    match &cluster {
+        Some(c) => println!("  PostgreSQL  private cluster in {}", c.root().display()),
+        None => println!("  PostgreSQL  from DATABASE_URL"),
+    }
+    if settings.dev_clock {
+        println!("  clock       shared dev clock (`duban clock show|set|advance`)");
+    }
+    for (kind, addr) in &running.addrs {
+        println!("  {:<11} {}  {}", kind.label(), addr, kind.grpc_name());
+    }
+    println!("Admin token (also in {}):", data_dir.join("admin.token").display());
+    println!("  {admin_secret}");
+    println!("Try: cargo run -q -- org units --data-dir {}", data_dir.display());
+    tokio::spawn(cancel_on_signal(shutdown));
+    let result = running.wait().await;
+    if let Some(c) = cluster {
+        tokio::task::spawn_blocking(move || c.stop()).await??;
+    }
+    result
+}
+
+/// Reuses the admin token in the data dir while it is valid, else issues a
+/// new one and writes it there (mode 0600).
+async fn admin_token(pool: &PgPool, data_dir: &Path) -> anyhow::Result<(String, Principal)> {
+    let tokens = TokenStore::new(pool.clone());
+    let path = data_dir.join("admin.token");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        let secret = secret.trim().to_owned();
+        if let Ok(p) = tokens.authenticate(Some(&format!("Bearer {secret}"))).await {
+            return Ok((secret, p));
+        }
+    }
+    let (_, secret) = tokens
+        .create(&NewToken {
+            principal: "admin".into(),
+            person_id: None,
+            roles: vec![duban_core::Role::Admin],
+            unit_scope: Vec::new(),
+            expires_at: chrono::Utc::now() + chrono::Duration::days(3650),
+            description: "dev-mode administrator".into(),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(&path, format!("{secret}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let p = tokens
+        .authenticate(Some(&format!("Bearer {secret}")))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((secret, p))
+}
+
+/// Loads the demo court through the same import every office uses; loading
+/// it again changes nothing.
+async fn load_demo(pool: &PgPool, clock: &Clock, admin: &Principal) -> anyhow::Result<()> {
+    let org = OrgService::new(pool.clone(), clock.clone());
+    let out = org
+        .import(
+            admin,
+            &pb::ImportOrgDirectoryRequest {
+                request_id: content_request_id("demo-org", duban_registry::DEMO_ORG),
+                content: duban_registry::DEMO_ORG.to_owned(),
+                dry_run: false,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the demo court: {e:?}"))?;
+    tracing::info!(
+        units_created = out.units_created,
+        people_created = out.people_created,
+        "demo court loaded"
+    );
+    Ok(())
+}

@@ -1,0 +1,143 @@
+use clap::{Parser, Subcommand};
+use duban::app::{self, ServiceKind};
+use duban::cli::admin::{self, TokenCommand};
+use duban::cli::clock::ClockCommand;
+use duban::cli::org::OrgCommand;
+use duban::dev::{self, DevOptions};
+use duban_platform::configuration::Settings;
+use duban_platform::{db, telemetry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// 督办 Duban — the court office's supervision and follow-up suite.
+#[derive(Debug, Parser)]
+#[command(name = "duban", version)]
+struct Cli {
+    /// Configuration file (TOML); DUBAN_* environment variables override it.
+    #[arg(long, global = true, env = "DUBAN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where dev mode keeps its PostgreSQL cluster and admin token.
+    #[arg(long, global = true, env = "DUBAN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service in one process, on a private PostgreSQL unless DATABASE_URL is set.
+    Dev {
+        /// Load the demo court.
+        #[arg(long)]
+        demo: bool,
+        /// Use the system clock instead of the shared dev clock.
+        #[arg(long)]
+        system_clock: bool,
+    },
+    /// Run one service (for containers).
+    Serve { service: ServiceKind },
+    /// Apply database migrations.
+    Migrate,
+    /// Print the effective configuration (secrets hidden).
+    Config,
+    /// Issue, list and revoke bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Check the tamper-evident audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The organisation directory: import files, list units and people.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// The shared dev clock.
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the whole chain; exit non-zero naming the first bad record.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let quiet = !matches!(cli.command, Command::Dev { .. } | Command::Serve { .. });
+    let mut log = settings.log.clone();
+    if quiet && std::env::var_os("RUST_LOG").is_none() {
+        log.filter = "warn".into();
+    }
+    telemetry::init(&log);
+    let runtime = tokio::runtime::Runtime::new().expect("starting the tokio runtime");
+    match runtime.block_on(run(cli, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(|| settings.data_dir.clone());
+    match cli.command {
+        Command::Dev { demo, system_clock } => {
+            dev::run(
+                settings,
+                DevOptions {
+                    demo,
+                    data_dir,
+                    system_clock,
+                },
+            )
+            .await
+        }
+        Command::Serve { service } => {
+            let pool = db::pool(&settings.database)?;
+            let shutdown = CancellationToken::new();
+            let running = app::start(&settings, pool, &[service], shutdown.clone()).await?;
+            for (kind, addr) in &running.addrs {
+                tracing::info!(service = kind.label(), %addr, "serving");
+            }
+            tokio::spawn(duban_platform::server::cancel_on_signal(shutdown));
+            running.wait().await
+        }
+        Command::Migrate => {
+            admin::admin_pool(&settings, &data_dir).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", settings.to_display_toml());
+            Ok(())
+        }
+        Command::Token { command } => {
+            let pool = admin::admin_pool(&settings, &data_dir).await?;
+            admin::token(&pool, command).await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let pool = admin::admin_pool(&settings, &data_dir).await?;
+            admin::audit_verify(&pool).await
+        }
+        Command::Org { command } => duban::cli::org::run(&data_dir, command).await,
+        Command::Clock { command } => duban::cli::clock::run(&data_dir, command).await,
+    }
+}

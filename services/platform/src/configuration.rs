@@ -1,0 +1,217 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then
+//! `DUBAN_*` environment variables (`__` separates sections, e.g.
+//! `DUBAN_SERVER__REGISTRY_PORT=6051`). `DATABASE_URL` is honoured as the
+//! conventional fallback for `database.url`. Secrets are `SecretString` and
+//! print as `********`.
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub server: ServerSettings,
+    pub court: CourtSettings,
+    pub log: LogSettings,
+    /// Use the clock stored in the database, shared by every process, that
+    /// dev and test runs can set and advance. Never in production.
+    pub dev_clock: bool,
+    /// Where `duban dev` keeps its private PostgreSQL cluster, tokens and mail.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `postgres://…`; unset in dev mode means "use the private cluster".
+    #[serde(serialize_with = "hide_secret")]
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address every service listens on.
+    pub host: String,
+    pub registry_port: u16,
+    pub assignment_port: u16,
+    pub appraisal_port: u16,
+    pub reporting_port: u16,
+    pub tls: Option<TlsSettings>,
+    /// Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TlsSettings {
+    pub cert_file: PathBuf,
+    #[serde(serialize_with = "hide_path")]
+    pub key_file: PathBuf,
+    /// When set, clients must present a certificate signed by this CA (mTLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CourtSettings {
+    /// IANA time zone deadlines and schedules are computed in.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `auto` (JSON when stderr is not a terminal), `json` or `pretty`.
+    pub format: String,
+    /// `tracing` filter directives; `RUST_LOG` overrides.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database: DatabaseSettings::default(),
+            server: ServerSettings::default(),
+            court: CourtSettings::default(),
+            log: LogSettings::default(),
+            dev_clock: false,
+            data_dir: PathBuf::from(".duban"),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            registry_port: 50051,
+            assignment_port: 50052,
+            appraisal_port: 50053,
+            reporting_port: 50054,
+            tls: None,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for CourtSettings {
+    fn default() -> Self {
+        Self {
+            timezone: "Asia/Shanghai".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "auto".into(),
+            filter: "info,sqlx=warn,h2=warn,tower=warn".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads defaults, then `file` (or `DUBAN_CONFIG`) when given, then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("DUBAN_CONFIG").map(PathBuf::from));
+        let mut builder = config::Config::builder();
+        if let Some(path) = &file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("DUBAN")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let mut settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        if settings.database.url.is_none() {
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                if !url.is_empty() {
+                    settings.database.url = Some(SecretString::from(url));
+                }
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.court
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| anyhow::anyhow!("court.timezone `{}` is not an IANA time zone", self.court.timezone))?;
+        anyhow::ensure!(
+            matches!(self.log.format.as_str(), "auto" | "json" | "pretty"),
+            "log.format must be auto, json or pretty"
+        );
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets hidden.
+    pub fn to_display_toml(&self) -> String {
+        toml_display(self)
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.url.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+fn toml_display(settings: &Settings) -> String {
+    match serde_json::to_value(settings) {
+        Ok(v) => render_toml_like(&v, ""),
+        Err(e) => format!("# cannot render: {e}"),
+    }
+}
+
+/// A flat `section.key = value` rendering, good enough for people to read.
+fn render_toml_like(value: &serde_json::Value, prefix: &str) -> String {
+    let mut out = String::new();
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                serde_json::Value::Object(_) => out.push_str(&render_toml_like(v, &key)),
+                serde_json::Value::Null => out.push_str(&format!("{key} = # unset\n")),
+                other => out.push_str(&format!("{key} = {other}\n")),
+            }
+        }
+    }
+    out
+}
+
+fn hide_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => s.serialize_str("********"),
+        None => s.serialize_none(),
+    }
+}
+
+fn hide_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{} (secret)", path.display()))
+}

@@ -1,0 +1,187 @@
+//! The one error type of the service layer and its single mapping to a gRPC
+//! `Status`. Postgres errors are classified by SQLSTATE here and nowhere else;
+//! no SQL or internal text ever reaches a client.
+
+use duban_core::{Violations, access::Denied};
+use duban_proto::ErrorCode;
+use std::collections::HashMap;
+use tonic_types::{BadRequest, ErrorDetail, ErrorInfo, FieldViolation, LocalizedMessage, StatusExt};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid argument: {0:?}")]
+    InvalidArgument(Violations),
+    #[error("{kind} {id} not found")]
+    NotFound {
+        kind: &'static str,
+        kind_zh: &'static str,
+        id: String,
+    },
+    #[error("{what} already exists")]
+    AlreadyExists { what: String, what_zh: String },
+    #[error("failed precondition: {reason}")]
+    FailedPrecondition { reason: String, reason_zh: String },
+    #[error("stale etag on {kind} {id}")]
+    StaleEtag { kind: &'static str, id: String },
+    #[error("conflict with a concurrent transaction")]
+    Conflict,
+    #[error("request_id {0} was used for a different request")]
+    RequestIdReused(String),
+    #[error("permission denied: {reason}")]
+    PermissionDenied { reason: String, reason_zh: String },
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A single invalid field.
+    pub fn invalid(field: &str, reason: &str, reason_zh: &str) -> Self {
+        let mut v = Violations::new();
+        v.add(field, reason, reason_zh);
+        Error::InvalidArgument(v)
+    }
+
+    pub fn not_found(kind: &'static str, kind_zh: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            kind_zh,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn precondition(reason: impl Into<String>, reason_zh: impl Into<String>) -> Self {
+        Error::FailedPrecondition {
+            reason: reason.into(),
+            reason_zh: reason_zh.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::FailedPrecondition { .. } => ErrorCode::FailedPrecondition,
+            Error::StaleEtag { .. } => ErrorCode::StaleEtag,
+            Error::Conflict => ErrorCode::Conflict,
+            Error::RequestIdReused(_) => ErrorCode::RequestIdReused,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message for people, in Chinese.
+    fn message_zh(&self) -> String {
+        match self {
+            Error::InvalidArgument(v) => {
+                let parts: Vec<String> =
+                    v.0.iter().map(|f| format!("{}:{}", f.field, f.reason_zh)).collect();
+                format!("请求内容有误:{}", parts.join(";"))
+            }
+            Error::NotFound { kind_zh, id, .. } => format!("未找到{kind_zh}({id})"),
+            Error::AlreadyExists { what_zh, .. } => format!("{what_zh}已存在"),
+            Error::FailedPrecondition { reason_zh, .. } => reason_zh.clone(),
+            Error::StaleEtag { .. } => "数据已被他人修改,请刷新后重试".into(),
+            Error::Conflict => "操作与其他操作冲突,请重试".into(),
+            Error::RequestIdReused(_) => "该请求编号已用于另一项操作".into(),
+            Error::PermissionDenied { reason_zh, .. } => reason_zh.clone(),
+            Error::Unauthenticated(_) => "身份认证失败,请提供有效的访问令牌".into(),
+            Error::Unavailable(_) => "服务暂时不可用(数据库无法连接),请稍后重试".into(),
+            Error::Internal(_) => "系统内部错误,请联系管理员".into(),
+        }
+    }
+
+    /// The message for developers, in English, without internals.
+    fn message_en(&self) -> String {
+        match self {
+            Error::InvalidArgument(v) => {
+                let parts: Vec<String> =
+                    v.0.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect();
+                format!("invalid argument: {}", parts.join("; "))
+            }
+            Error::Unavailable(_) => "database unavailable".into(),
+            Error::Internal(_) => "internal error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<Denied> for Error {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Role { action } => Error::PermissionDenied {
+                reason: format!("no role of the caller may {action:?}"),
+                reason_zh: format!("当前身份无权{}", action.describe_zh()),
+            },
+            Denied::Scope { action } => Error::PermissionDenied {
+                reason: format!("{action:?} on a unit outside the caller's scope"),
+                reason_zh: format!("无权对本单位范围以外的对象{}", action.describe_zh()),
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // serialization_failure, deadlock_detected
+                Some("40001") | Some("40P01") => Error::Conflict,
+                // unique_violation
+                Some("23505") => Error::AlreadyExists {
+                    what: db.constraint().unwrap_or("record").to_owned(),
+                    what_zh: "相同编码的记录".to_owned(),
+                },
+                // foreign_key_violation
+                Some("23503") => Error::precondition(
+                    "a referenced record does not exist or is still referenced",
+                    "引用的记录不存在或仍被引用",
+                ),
+                // admin_shutdown, cannot_connect_now, connection_exception class
+                Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                    Error::Unavailable(err.to_string())
+                }
+                _ => Error::Internal(err.into()),
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Error::Unavailable(err.to_string())
+            }
+            _ => Error::Internal(err.into()),
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        match &err {
+            Error::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Error::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        let code = err.code();
+        let mut details: Vec<ErrorDetail> = vec![
+            ErrorInfo::new(code.as_str(), ErrorCode::DOMAIN, HashMap::<String, String>::new()).into(),
+            LocalizedMessage::new("zh-CN", err.message_zh()).into(),
+        ];
+        if let Error::InvalidArgument(v) = &err {
+            let violations: Vec<FieldViolation> = v
+                .0
+                .iter()
+                .map(|f| FieldViolation {
+                    localized_message: Some(LocalizedMessage::new("zh-CN", f.reason_zh.clone())),
+                    ..FieldViolation::new(f.field.clone(), f.reason.clone())
+                })
+                .collect();
+            details.push(BadRequest::new(violations).into());
+        }
+        tonic::Status::with_error_details_vec(code.grpc_code(), err.message_en(), details)
+    }
+}

@@ -1,0 +1,20 @@
+//! The machinery every Duban service shares (design.md): configuration,
+//! tracing, the Postgres pool and migrations, the clock, authentication, the
+//! audit chain, domain events, idempotent mutations, the error → Status
+//! mapping, server bootstrap, and private PostgreSQL clusters for dev and tests.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod configuration;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod mutation;
+pub mod page;
+pub mod pg_cluster;
+pub mod server;
+pub mod telemetry;
+pub mod test_db;
+
+pub use error::{Error, Result};

@@ -1,0 +1,36 @@
+//! Keyset page tokens: opaque to clients, the last row's sort key to us.
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 500;
+
+/// The page size to use: the default for 0, capped at the maximum; negative
+/// is an error.
+pub fn page_size(requested: i32) -> Result<i64> {
+    match requested {
+        n if n < 0 => Err(Error::invalid("page_size", "must not be negative", "每页条数不能为负数")),
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
+    }
+}
+
+/// Encodes a sort key (a few strings) as an opaque token.
+pub fn encode(key: &[&str]) -> String {
+    hex::encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+/// Decodes a token made by [`encode`] with `parts` parts; empty means the
+/// first page.
+pub fn decode(token: &str, parts: usize) -> Result<Option<Vec<String>>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Error::invalid("page_token", "is not a token returned by this list", "分页标记无效");
+    let bytes = hex::decode(token).map_err(|_| bad())?;
+    let key: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if key.len() != parts {
+        return Err(bad());
+    }
+    Ok(Some(key))
+}

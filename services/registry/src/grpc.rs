@@ -1,0 +1,110 @@
+//! The gRPC adapter: takes the principal the auth layer established, hands
+//! the request to the service, maps the error once.
+
+use crate::service::OrgService;
+use duban_platform::auth::principal;
+use duban_proto::registry::v1 as pb;
+use duban_proto::registry::v1::registry_service_server::RegistryService;
+use tonic::{Request, Response, Status};
+
+pub struct RegistryGrpc {
+    org: OrgService,
+}
+
+impl RegistryGrpc {
+    pub fn new(org: OrgService) -> Self {
+        Self { org }
+    }
+
+    pub fn into_server(self) -> pb::registry_service_server::RegistryServiceServer<Self> {
+        pb::registry_service_server::RegistryServiceServer::new(self)
+    }
+}
+
+/// Runs one RPC: principal, service call, error mapping.
+macro_rules! rpc {
+    ($self:ident, $request:ident, $method:ident) => {{
+        let p = principal(&$request)?;
+        Ok(Response::new($self.org.$method(&p, $request.get_ref()).await?))
+    }};
+}
+
+#[tonic::async_trait]
+impl RegistryService for RegistryGrpc {
+    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+        rpc!(self, request, create_unit)
+    }
+
+    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.org.get_unit(&p, &request.get_ref().id).await?))
+    }
+
+    async fn list_units(&self, request: Request<pb::ListUnitsRequest>) -> Result<Response<pb::ListUnitsResponse>, Status> {
+        rpc!(self, request, list_units)
+    }
+
+    async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+        rpc!(self, request, update_unit)
+    }
+
+    async fn create_person(&self, request: Request<pb::CreatePersonRequest>) -> Result<Response<pb::Person>, Status> {
+        rpc!(self, request, create_person)
+    }
+
+    async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Result<Response<pb::Person>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.org.get_person(&p, &request.get_ref().id).await?))
+    }
+
+    async fn list_people(&self, request: Request<pb::ListPeopleRequest>) -> Result<Response<pb::ListPeopleResponse>, Status> {
+        rpc!(self, request, list_people)
+    }
+
+    async fn update_person(&self, request: Request<pb::UpdatePersonRequest>) -> Result<Response<pb::Person>, Status> {
+        rpc!(self, request, update_person)
+    }
+
+    async fn assign_unit_officer(&self, request: Request<pb::AssignUnitOfficerRequest>) -> Result<Response<pb::Unit>, Status> {
+        rpc!(self, request, assign_unit_officer)
+    }
+
+    async fn list_unit_officer_terms(
+        &self,
+        request: Request<pb::ListUnitOfficerTermsRequest>,
+    ) -> Result<Response<pb::ListUnitOfficerTermsResponse>, Status> {
+        rpc!(self, request, list_unit_officer_terms)
+    }
+
+    async fn set_supervised_units(&self, request: Request<pb::SetSupervisedUnitsRequest>) -> Result<Response<pb::Person>, Status> {
+        rpc!(self, request, set_supervised_units)
+    }
+
+    async fn create_role_binding(
+        &self,
+        request: Request<pb::CreateRoleBindingRequest>,
+    ) -> Result<Response<pb::RoleBinding>, Status> {
+        rpc!(self, request, create_role_binding)
+    }
+
+    async fn delete_role_binding(
+        &self,
+        request: Request<pb::DeleteRoleBindingRequest>,
+    ) -> Result<Response<pb::DeleteRoleBindingResponse>, Status> {
+        rpc!(self, request, delete_role_binding)
+    }
+
+    async fn list_role_bindings(
+        &self,
+        request: Request<pb::ListRoleBindingsRequest>,
+    ) -> Result<Response<pb::ListRoleBindingsResponse>, Status> {
+        rpc!(self, request, list_role_bindings)
+    }
+
+    async fn import_org_directory(
+        &self,
+        request: Request<pb::ImportOrgDirectoryRequest>,
+    ) -> Result<Response<pb::ImportOrgDirectoryResponse>, Status> {
+        rpc!(self, request, import)
+    }
+}
