@@ -1,1 +1,186 @@
+//! The end-to-end test kit: starts the real suite (exactly what `duban`
+//! runs) on port 0 against a fresh database, and hands out real gRPC clients
+//! and tokens.
 
+use duban::app::{self, Running, ServiceKind};
+use duban::cli::Bearer;
+use duban_core::Role;
+use duban_platform::auth::{NewToken, TokenStore};
+use duban_platform::configuration::Settings;
+use duban_platform::test_db::TestDatabase;
+use duban_proto::registry::v1 as pb;
+use duban_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
+
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub admin_token: String,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    /// The whole suite on port 0, dev clock on, against a fresh database.
+    pub async fn spawn() -> TestApp {
+        let db = TestDatabase::fresh().await.expect("test database");
+        Self::spawn_on(db).await
+    }
+
+    pub async fn spawn_on(db: TestDatabase) -> TestApp {
+        let mut settings = Settings::default();
+        settings.server.registry_port = 0;
+        settings.server.assignment_port = 0;
+        settings.server.appraisal_port = 0;
+        settings.server.reporting_port = 0;
+        settings.server.shutdown_grace_secs = 5;
+        settings.dev_clock = true;
+        settings.database.url = Some(SecretString::from(db.url.clone()));
+        let running = app::start(
+            &settings,
+            db.pool.clone(),
+            &ServiceKind::ALL,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("starting the suite");
+        let admin_token = issue_token(&db, "admin", &[Role::Admin], &[], None).await;
+        let app = TestApp {
+            db,
+            admin_token,
+            running: Some(running),
+        };
+        app.wait_until_serving().await;
+        app
+    }
+
+    pub fn addr(&self, kind: ServiceKind) -> SocketAddr {
+        self.running
+            .as_ref()
+            .and_then(|r| r.addr(kind))
+            .expect("service running")
+    }
+
+    pub async fn channel(&self, kind: ServiceKind) -> Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr(kind)))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connecting")
+    }
+
+    /// A registry client presenting `token`.
+    pub async fn registry(&self, token: &str) -> Registry {
+        RegistryServiceClient::with_interceptor(
+            self.channel(ServiceKind::Registry).await,
+            Bearer::new(token).unwrap(),
+        )
+    }
+
+    pub async fn admin(&self) -> Registry {
+        self.registry(&self.admin_token).await
+    }
+
+    /// A token with `roles` over the subtrees of `scope`.
+    pub async fn token(&self, roles: &[Role], scope: &[Uuid]) -> String {
+        issue_token(&self.db, "tester", roles, scope, None).await
+    }
+
+    /// Loads the demo court through the import RPC, as `duban dev --demo` does.
+    pub async fn load_demo(&self) -> pb::ImportOrgDirectoryResponse {
+        self.admin()
+            .await
+            .import_org_directory(pb::ImportOrgDirectoryRequest {
+                request_id: "demo".into(),
+                content: duban_registry::DEMO_ORG.into(),
+                dry_run: false,
+            })
+            .await
+            .expect("demo import")
+            .into_inner()
+    }
+
+    /// The unit with `code`, read as admin.
+    pub async fn unit_by_code(&self, code: &str) -> pb::Unit {
+        let mut client = self.admin().await;
+        let mut token = String::new();
+        loop {
+            let page = client
+                .list_units(pb::ListUnitsRequest {
+                    page_size: 100,
+                    page_token: token,
+                    include_inactive: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            if let Some(u) = page.units.into_iter().find(|u| u.code == code) {
+                return u;
+            }
+            assert!(!page.next_page_token.is_empty(), "no unit {code}");
+            token = page.next_page_token;
+        }
+    }
+
+    async fn wait_until_serving(&self) {
+        use tonic_health::pb::health_client::HealthClient;
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+        let mut health = HealthClient::new(self.channel(ServiceKind::Registry).await);
+        for _ in 0..200 {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: ServiceKind::Registry.grpc_name().into(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("suite never became SERVING");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+    }
+}
+
+pub async fn issue_token(
+    db: &TestDatabase,
+    principal: &str,
+    roles: &[Role],
+    scope: &[Uuid],
+    expires_in: Option<chrono::Duration>,
+) -> String {
+    let (_, secret) = TokenStore::new(db.pool.clone())
+        .create(&NewToken {
+            principal: principal.into(),
+            person_id: None,
+            roles: roles.to_vec(),
+            unit_scope: scope.to_vec(),
+            expires_at: chrono::Utc::now() + expires_in.unwrap_or(chrono::Duration::days(1)),
+            description: String::new(),
+        })
+        .await
+        .expect("token");
+    secret
+}
+
+/// A fresh request id.
+pub fn rid() -> String {
+    Uuid::new_v4().to_string()
+}
+
+pub fn uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap()
+}

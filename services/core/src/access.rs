@@ -50,7 +50,9 @@ impl Action {
                 Role::Appraiser,
                 Role::System,
             ],
-            Action::ManageDirectory => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
+            Action::ManageDirectory => {
+                &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System]
+            }
             Action::ManageRoleBindings => &[Role::OfficeDirector],
             Action::ManageClock => &[],
         }
@@ -98,19 +100,59 @@ mod tests {
             (&[Admin], ManageDirectory, Outside, Ok(())),
             (&[Admin], ManageClock, Global, Ok(())),
             (&[OfficeSupervisor], ManageDirectory, Inside, Ok(())),
-            (&[OfficeSupervisor], ManageDirectory, Outside, scope_denied(ManageDirectory)),
-            (&[OfficeSupervisor], ManageRoleBindings, Inside, role_denied(ManageRoleBindings)),
+            (
+                &[OfficeSupervisor],
+                ManageDirectory,
+                Outside,
+                scope_denied(ManageDirectory),
+            ),
+            (
+                &[OfficeSupervisor],
+                ManageRoleBindings,
+                Inside,
+                role_denied(ManageRoleBindings),
+            ),
             (&[OfficeDirector], ManageRoleBindings, Inside, Ok(())),
-            (&[OfficeDirector], ManageRoleBindings, Outside, scope_denied(ManageRoleBindings)),
+            (
+                &[OfficeDirector],
+                ManageRoleBindings,
+                Outside,
+                scope_denied(ManageRoleBindings),
+            ),
             (&[UnitLiaison], ReadDirectory, Inside, Ok(())),
-            (&[UnitLiaison], ReadDirectory, Outside, scope_denied(ReadDirectory)),
-            (&[UnitLiaison], ManageDirectory, Inside, role_denied(ManageDirectory)),
-            (&[UnitHead, UnitLiaison], ManageDirectory, Inside, role_denied(ManageDirectory)),
+            (
+                &[UnitLiaison],
+                ReadDirectory,
+                Outside,
+                scope_denied(ReadDirectory),
+            ),
+            (
+                &[UnitLiaison],
+                ManageDirectory,
+                Inside,
+                role_denied(ManageDirectory),
+            ),
+            (
+                &[UnitHead, UnitLiaison],
+                ManageDirectory,
+                Inside,
+                role_denied(ManageDirectory),
+            ),
             (&[Leader], ReadDirectory, Inside, Ok(())),
-            (&[Leader], ManageDirectory, Inside, role_denied(ManageDirectory)),
+            (
+                &[Leader],
+                ManageDirectory,
+                Inside,
+                role_denied(ManageDirectory),
+            ),
             (&[Appraiser], ReadDirectory, Inside, Ok(())),
             (&[System], ManageDirectory, Inside, Ok(())),
-            (&[OfficeDirector], ManageClock, Global, role_denied(ManageClock)),
+            (
+                &[OfficeDirector],
+                ManageClock,
+                Global,
+                role_denied(ManageClock),
+            ),
             (&[], ReadDirectory, Inside, role_denied(ReadDirectory)),
         ];
         for (roles, action, scope, expected) in table {

@@ -82,7 +82,11 @@ pub fn check_name(field: &str, name: &str, violations: &mut Violations) {
     if trimmed.is_empty() {
         violations.add(field, "must not be empty", "名称不能为空");
     } else if trimmed.chars().count() > 100 {
-        violations.add(field, "must be at most 100 characters", "名称不能超过100个字");
+        violations.add(
+            field,
+            "must be at most 100 characters",
+            "名称不能超过100个字",
+        );
     }
 }
 

@@ -67,7 +67,9 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of: office_supervisor, office_director, leader, president, unit_head, unit_liaison, appraiser, system, admin)")]
+#[error(
+    "unknown role `{0}` (expected one of: office_supervisor, office_director, leader, president, unit_head, unit_liaison, appraiser, system, admin)"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -114,7 +114,7 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let clock = if settings.dev_clock {
-        Clock::Shared(pool.clone())
+        Clock::shared(pool.clone())
     } else {
         Clock::System
     };
@@ -150,7 +150,13 @@ pub async fn start(
             grace,
         ));
     }
-    tasks.spawn(prepare_then_watch(pool, clock.clone(), health, names, shutdown.clone()));
+    tasks.spawn(prepare_then_watch(
+        pool,
+        clock.clone(),
+        health,
+        names,
+        shutdown.clone(),
+    ));
     Ok(Running {
         addrs,
         clock,
@@ -159,17 +165,24 @@ pub async fn start(
     })
 }
 
-fn routes_for(kind: ServiceKind, health: &Health, pool: &PgPool, clock: &Clock) -> anyhow::Result<Routes> {
+fn routes_for(
+    kind: ServiceKind,
+    health: &Health,
+    pool: &PgPool,
+    clock: &Clock,
+) -> anyhow::Result<Routes> {
     Ok(match kind {
         ServiceKind::Registry => {
             let mut names = vec![kind.grpc_name()];
             if clock.is_shared() {
                 names.push(service_names::DEV_CLOCK);
             }
-            let mut routes = server::base_routes(health, &names)?
-                .add_service(RegistryGrpc::new(OrgService::new(pool.clone(), clock.clone())).into_server());
+            let mut routes = server::base_routes(health, &names)?.add_service(
+                RegistryGrpc::new(OrgService::new(pool.clone(), clock.clone())).into_server(),
+            );
             if clock.is_shared() {
-                routes = routes.add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
+                routes = routes
+                    .add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
             }
             routes
         }
@@ -192,15 +205,16 @@ async fn prepare_then_watch(
     loop {
         let attempt = async {
             duban_platform::db::migrate(&pool).await?;
-            if clock.is_shared() {
-                Clock::shared(pool.clone()).await?;
-            }
+            clock.ensure_ready().await?;
             anyhow::Ok(())
         };
         match attempt.await {
             Ok(()) => break,
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "database not ready; retrying in 2 s");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "database not ready; retrying in 2 s"
+                );
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(Duration::from_secs(2)) => {}

@@ -42,7 +42,13 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     settings.dev_clock = !options.system_clock;
     let pool = db::pool_for_url(&url, &settings.database)?;
     db::migrate(&pool).await?;
-    let clock = if settings.dev_clock { Clock::shared(pool.clone()).await? } else { Clock::System };
+    // The suite announces the dev clock when it starts; here it only has to exist.
+    let clock = if settings.dev_clock {
+        Clock::Shared(pool.clone())
+    } else {
+        Clock::System
+    };
+    clock.ensure_ready().await?;
     let (admin_secret, admin) = admin_token(&pool, &data_dir).await?;
     if options.demo {
         load_demo(&pool, &clock, &admin).await?;
@@ -62,9 +68,15 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     for (kind, addr) in &running.addrs {
         println!("  {:<11} {}  {}", kind.label(), addr, kind.grpc_name());
     }
-    println!("Admin token (also in {}):", data_dir.join("admin.token").display());
+    println!(
+        "Admin token (also in {}):",
+        data_dir.join("admin.token").display()
+    );
     println!("  {admin_secret}");
-    println!("Try: cargo run -q -- org units --data-dir {}", data_dir.display());
+    println!(
+        "Try: cargo run -q -- org units --data-dir {}",
+        data_dir.display()
+    );
     tokio::spawn(cancel_on_signal(shutdown));
     let result = running.wait().await;
     if let Some(c) = cluster {

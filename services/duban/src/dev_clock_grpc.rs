@@ -63,22 +63,34 @@ impl DevClockGrpc {
             now: before.now,
             service: "platform",
         };
-        mutate(&self.pool, &ctx, method, request.get_ref(), async |conn: &mut PgConnection| {
-            let after = to(&self.clock, conn).await?;
-            Ok((state(after), vec![change(before, after)]))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            method,
+            request.get_ref(),
+            async |conn: &mut PgConnection| {
+                let after = to(&self.clock, conn).await?;
+                Ok((state(after), vec![change(before, after)]))
+            },
+        )
         .await
     }
 }
 
 #[tonic::async_trait]
 impl DevClockService for DevClockGrpc {
-    async fn get_time(&self, request: Request<pb::GetTimeRequest>) -> Result<Response<pb::ClockState>, Status> {
+    async fn get_time(
+        &self,
+        request: Request<pb::GetTimeRequest>,
+    ) -> Result<Response<pb::ClockState>, Status> {
         principal(&request)?;
         Ok(Response::new(state(self.clock.state().await?)))
     }
 
-    async fn set_time(&self, request: Request<pb::SetTimeRequest>) -> Result<Response<pb::ClockState>, Status> {
+    async fn set_time(
+        &self,
+        request: Request<pb::SetTimeRequest>,
+    ) -> Result<Response<pb::ClockState>, Status> {
         let req = request.get_ref();
         let time = req
             .time
@@ -88,21 +100,37 @@ impl DevClockService for DevClockGrpc {
         let frozen = req.frozen;
         let request_id = req.request_id.clone();
         let out = self
-            .change_clock(&request, &request_id, "SetTime", async |c: &Clock, conn: &mut PgConnection| c.set(conn, time, frozen).await)
+            .change_clock(
+                &request,
+                &request_id,
+                "SetTime",
+                async |c: &Clock, conn: &mut PgConnection| c.set(conn, time, frozen).await,
+            )
             .await?;
         Ok(Response::new(out))
     }
 
-    async fn advance(&self, request: Request<pb::AdvanceRequest>) -> Result<Response<pb::ClockState>, Status> {
+    async fn advance(
+        &self,
+        request: Request<pb::AdvanceRequest>,
+    ) -> Result<Response<pb::ClockState>, Status> {
         let req = request.get_ref();
         let by = req
             .by
             .as_ref()
-            .map(|d| chrono::Duration::seconds(d.seconds) + chrono::Duration::nanoseconds(i64::from(d.nanos)))
+            .map(|d| {
+                chrono::Duration::seconds(d.seconds)
+                    + chrono::Duration::nanoseconds(i64::from(d.nanos))
+            })
             .ok_or_else(|| Error::invalid("by", "is required", "须指定调整幅度"))?;
         let request_id = req.request_id.clone();
         let out = self
-            .change_clock(&request, &request_id, "Advance", async |c: &Clock, conn: &mut PgConnection| c.advance(conn, by).await)
+            .change_clock(
+                &request,
+                &request_id,
+                "Advance",
+                async |c: &Clock, conn: &mut PgConnection| c.advance(conn, by).await,
+            )
             .await?;
         Ok(Response::new(out))
     }

@@ -104,10 +104,18 @@ impl TokenStore {
     /// never stored.
     pub async fn create(&self, new: &NewToken) -> Result<(TokenInfo, String)> {
         if new.principal.trim().is_empty() {
-            return Err(Error::invalid("principal", "must not be empty", "令牌持有人不能为空"));
+            return Err(Error::invalid(
+                "principal",
+                "must not be empty",
+                "令牌持有人不能为空",
+            ));
         }
         if new.roles.is_empty() {
-            return Err(Error::invalid("roles", "at least one role is required", "至少需要一个角色"));
+            return Err(Error::invalid(
+                "roles",
+                "at least one role is required",
+                "至少需要一个角色",
+            ));
         }
         let id = Uuid::new_v4();
         let secret = format!(
@@ -161,10 +169,13 @@ impl TokenStore {
     /// time must not lock anyone out or let a dead token live.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal> {
         let header = header.ok_or(Error::Unauthenticated("missing authorization header"))?;
-        let secret = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .ok_or(Error::Unauthenticated("authorization is not a Bearer token"))?;
+        let secret =
+            header
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .ok_or(Error::Unauthenticated(
+                    "authorization is not a Bearer token",
+                ))?;
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() != TOKEN_PREFIX.len() + 64 {
             return Err(Error::Unauthenticated("malformed token"));
         }

@@ -23,17 +23,27 @@ const NOW_SQL: &str = "SELECT CASE WHEN frozen THEN base_virtual \
                        FROM platform.dev_clock WHERE id = 1";
 
 impl Clock {
-    /// The shared clock; creates its row (starting at real time, running) when
-    /// absent. Enabling it is logged loudly: it must never happen in production.
-    pub async fn shared(pool: PgPool) -> Result<Self> {
-        sqlx::query(
-            "INSERT INTO platform.dev_clock (id, base_virtual, base_real, frozen) \
-             VALUES (1, clock_timestamp(), clock_timestamp(), false) ON CONFLICT (id) DO NOTHING",
-        )
-        .execute(&pool)
-        .await?;
-        tracing::warn!("dev clock enabled: time comes from platform.dev_clock, not the system clock");
-        Ok(Clock::Shared(pool))
+    /// The shared clock. Enabling it is logged loudly: it must never happen in
+    /// production. Call [`Clock::ensure_ready`] once the schema exists.
+    pub fn shared(pool: PgPool) -> Self {
+        tracing::warn!(
+            "dev clock enabled: time comes from platform.dev_clock, not the system clock"
+        );
+        Clock::Shared(pool)
+    }
+
+    /// Creates the shared clock's row (starting at real time, running) when
+    /// absent; nothing to do for the system clock.
+    pub async fn ensure_ready(&self) -> Result<()> {
+        if let Clock::Shared(pool) = self {
+            sqlx::query(
+                "INSERT INTO platform.dev_clock (id, base_virtual, base_real, frozen) \
+                 VALUES (1, clock_timestamp(), clock_timestamp(), false) ON CONFLICT (id) DO NOTHING",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
     }
 
     pub fn is_shared(&self) -> bool {
@@ -56,7 +66,12 @@ impl Clock {
 
     /// Sets the shared clock, inside the caller's transaction; fails on the
     /// system clock.
-    pub async fn set(&self, conn: &mut PgConnection, to: DateTime<Utc>, frozen: bool) -> Result<ClockState> {
+    pub async fn set(
+        &self,
+        conn: &mut PgConnection,
+        to: DateTime<Utc>,
+        frozen: bool,
+    ) -> Result<ClockState> {
         self.shared_pool()?;
         sqlx::query(
             "UPDATE platform.dev_clock SET base_virtual = $1, base_real = clock_timestamp(), frozen = $2 WHERE id = 1",
@@ -69,14 +84,22 @@ impl Clock {
     }
 
     /// Moves the shared clock forward by `by`, inside the caller's transaction.
-    pub async fn advance(&self, conn: &mut PgConnection, by: chrono::Duration) -> Result<ClockState> {
+    pub async fn advance(
+        &self,
+        conn: &mut PgConnection,
+        by: chrono::Duration,
+    ) -> Result<ClockState> {
         if by < chrono::Duration::zero() {
-            return Err(Error::invalid("by", "must not be negative", "时间只能向前调整"));
+            return Err(Error::invalid(
+                "by",
+                "must not be negative",
+                "时间只能向前调整",
+            ));
         }
         self.shared_pool()?;
-        let micros = by.num_microseconds().ok_or_else(|| {
-            Error::invalid("by", "is too large", "调整幅度过大")
-        })?;
+        let micros = by
+            .num_microseconds()
+            .ok_or_else(|| Error::invalid("by", "is too large", "调整幅度过大"))?;
         sqlx::query(
             "UPDATE platform.dev_clock SET base_virtual = base_virtual + $1 * interval '1 microsecond' WHERE id = 1",
         )

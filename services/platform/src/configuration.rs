@@ -135,8 +135,13 @@ impl Settings {
             .or_else(|| std::env::var_os("DUBAN_CONFIG").map(PathBuf::from));
         let mut builder = config::Config::builder();
         if let Some(path) = &file {
-            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
-            builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
+            builder = builder
+                .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
         }
         builder = builder.add_source(
             config::Environment::with_prefix("DUBAN")
@@ -161,10 +166,12 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        self.court
-            .timezone
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| anyhow::anyhow!("court.timezone `{}` is not an IANA time zone", self.court.timezone))?;
+        self.court.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!(
+                "court.timezone `{}` is not an IANA time zone",
+                self.court.timezone
+            )
+        })?;
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "auto" | "json" | "pretty"),
             "log.format must be auto, json or pretty"
@@ -194,7 +201,11 @@ fn render_toml_like(value: &serde_json::Value, prefix: &str) -> String {
     let mut out = String::new();
     if let serde_json::Value::Object(map) = value {
         for (k, v) in map {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 serde_json::Value::Object(_) => out.push_str(&render_toml_like(v, &key)),
                 serde_json::Value::Null => out.push_str(&format!("{key} = # unset\n")),

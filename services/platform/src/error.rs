@@ -5,7 +5,9 @@
 use duban_core::{Violations, access::Denied};
 use duban_proto::ErrorCode;
 use std::collections::HashMap;
-use tonic_types::{BadRequest, ErrorDetail, ErrorInfo, FieldViolation, LocalizedMessage, StatusExt};
+use tonic_types::{
+    BadRequest, ErrorDetail, ErrorInfo, FieldViolation, LocalizedMessage, StatusExt,
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -83,7 +85,9 @@ impl Error {
         match self {
             Error::InvalidArgument(v) => {
                 let parts: Vec<String> =
-                    v.0.iter().map(|f| format!("{}:{}", f.field, f.reason_zh)).collect();
+                    v.0.iter()
+                        .map(|f| format!("{}:{}", f.field, f.reason_zh))
+                        .collect();
                 format!("请求内容有误:{}", parts.join(";"))
             }
             Error::NotFound { kind_zh, id, .. } => format!("未找到{kind_zh}({id})"),
@@ -104,7 +108,9 @@ impl Error {
         match self {
             Error::InvalidArgument(v) => {
                 let parts: Vec<String> =
-                    v.0.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect();
+                    v.0.iter()
+                        .map(|f| format!("{}: {}", f.field, f.reason))
+                        .collect();
                 format!("invalid argument: {}", parts.join("; "))
             }
             Error::Unavailable(_) => "database unavailable".into(),
@@ -168,7 +174,12 @@ impl From<Error> for tonic::Status {
         }
         let code = err.code();
         let mut details: Vec<ErrorDetail> = vec![
-            ErrorInfo::new(code.as_str(), ErrorCode::DOMAIN, HashMap::<String, String>::new()).into(),
+            ErrorInfo::new(
+                code.as_str(),
+                ErrorCode::DOMAIN,
+                HashMap::<String, String>::new(),
+            )
+            .into(),
             LocalizedMessage::new("zh-CN", err.message_zh()).into(),
         ];
         if let Error::InvalidArgument(v) = &err {

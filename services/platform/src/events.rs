@@ -65,7 +65,13 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::invalid("cursor", "is not a cursor returned by this service", "游标无效");
+        let bad = || {
+            Error::invalid(
+                "cursor",
+                "is not a cursor returned by this service",
+                "游标无效",
+            )
+        };
         let (xid, id) = s.split_once('.').ok_or_else(bad)?;
         Ok(Cursor {
             xid: xid.parse().map_err(|_| bad())?,
@@ -116,7 +122,10 @@ pub async fn read_after(
     .await?;
     for e in &mut events {
         e.cursor = Cursor {
-            xid: e.xid.parse().map_err(|_| anyhow::anyhow!("bad xid8 {}", e.xid))?,
+            xid: e
+                .xid
+                .parse()
+                .map_err(|_| anyhow::anyhow!("bad xid8 {}", e.xid))?,
             id: e.id,
         };
     }

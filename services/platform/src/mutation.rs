@@ -131,12 +131,14 @@ where
         )
         .await?;
     }
-    sqlx::query("UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2")
-        .bind(&ctx.principal.name)
-        .bind(&ctx.request_id)
-        .bind(response.encode_to_vec())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2",
+    )
+    .bind(&ctx.principal.name)
+    .bind(&ctx.request_id)
+    .bind(response.encode_to_vec())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(response)
 }

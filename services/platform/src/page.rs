@@ -9,7 +9,11 @@ pub const MAX_PAGE_SIZE: i64 = 500;
 /// is an error.
 pub fn page_size(requested: i32) -> Result<i64> {
     match requested {
-        n if n < 0 => Err(Error::invalid("page_size", "must not be negative", "每页条数不能为负数")),
+        n if n < 0 => Err(Error::invalid(
+            "page_size",
+            "must not be negative",
+            "每页条数不能为负数",
+        )),
         0 => Ok(DEFAULT_PAGE_SIZE),
         n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
     }
@@ -26,7 +30,13 @@ pub fn decode(token: &str, parts: usize) -> Result<Option<Vec<String>>> {
     if token.is_empty() {
         return Ok(None);
     }
-    let bad = || Error::invalid("page_token", "is not a token returned by this list", "分页标记无效");
+    let bad = || {
+        Error::invalid(
+            "page_token",
+            "is not a token returned by this list",
+            "分页标记无效",
+        )
+    };
     let bytes = hex::decode(token).map_err(|_| bad())?;
     let key: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if key.len() != parts {

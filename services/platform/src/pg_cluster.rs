@@ -38,7 +38,10 @@ pub fn find_bindir() -> anyhow::Result<PathBuf> {
         if has_tools(&dir) {
             return Ok(dir);
         }
-        bail!("DUBAN_PG_BINDIR={} holds no initdb and pg_ctl\n\n{MISSING_POSTGRES}", dir.display());
+        bail!(
+            "DUBAN_PG_BINDIR={} holds no initdb and pg_ctl\n\n{MISSING_POSTGRES}",
+            dir.display()
+        );
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -193,7 +196,11 @@ impl PrivateCluster {
 
     fn shell_pg_ctl_stop(&self, mode: &str) -> String {
         let ctl = self.bindir.join("pg_ctl");
-        let cmd = format!("'{}' stop -m {mode} -D '{}'", ctl.display(), self.data_dir().display());
+        let cmd = format!(
+            "'{}' stop -m {mode} -D '{}'",
+            ctl.display(),
+            self.data_dir().display()
+        );
         if self.as_postgres_user {
             format!("runuser -u postgres -- {cmd} >/dev/null 2>&1")
         } else {
@@ -209,7 +216,11 @@ impl PrivateCluster {
             .arg(&self.root)
             .status()
             .context("running chown")?;
-        anyhow::ensure!(status.success(), "chown of {} to postgres failed", self.root.display());
+        anyhow::ensure!(
+            status.success(),
+            "chown of {} to postgres failed",
+            self.root.display()
+        );
         let reachable = Command::new("runuser")
             .args(["-u", "postgres", "--", "test", "-w"])
             .arg(&self.root)
@@ -231,19 +242,32 @@ impl PrivateCluster {
         let pwfile = self.root.join("initdb.pw");
         fs::write(&pwfile, &password)?;
         if self.as_postgres_user {
-            Command::new("chown").args(["postgres:postgres"]).arg(&pwfile).status()?;
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&pwfile)
+                .status()?;
         }
         let log = self.root.join("initdb.log");
         let output = self
             .pg_command("initdb")
             .arg("-D")
             .arg(self.data_dir())
-            .args(["-U", DB_USER, "-E", "UTF8", "--locale=C.UTF-8", "--auth=scram-sha-256"])
+            .args([
+                "-U",
+                DB_USER,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth=scram-sha-256",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .context("running initdb")?;
         let _ = fs::remove_file(&pwfile);
-        fs::write(&log, [output.stdout.as_slice(), output.stderr.as_slice()].concat())?;
+        fs::write(
+            &log,
+            [output.stdout.as_slice(), output.stderr.as_slice()].concat(),
+        )?;
         if !output.status.success() {
             bail!(
                 "initdb failed (see {}):\n{}",
@@ -256,7 +280,10 @@ impl PrivateCluster {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(self.root.join("password"), fs::Permissions::from_mode(0o600))?;
+            fs::set_permissions(
+                self.root.join("password"),
+                fs::Permissions::from_mode(0o600),
+            )?;
         }
         Ok(())
     }
@@ -325,7 +352,11 @@ impl PrivateCluster {
             }
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         };
-        if run(&format!("SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"))?.is_empty() {
+        if run(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"
+        ))?
+        .is_empty()
+        {
             run(&format!("CREATE DATABASE {DB_NAME}"))?;
         }
         Ok(())
@@ -357,8 +388,14 @@ mod tests {
 
     #[test]
     fn database_replaced() {
-        assert_eq!(with_database("postgres://u:p@h:5/a", "b"), "postgres://u:p@h:5/b");
-        assert_eq!(with_database("postgres://u:p@h:5", "b"), "postgres://u:p@h:5/b");
+        assert_eq!(
+            with_database("postgres://u:p@h:5/a", "b"),
+            "postgres://u:p@h:5/b"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h:5", "b"),
+            "postgres://u:p@h:5/b"
+        );
         assert_eq!(
             with_database("postgres://h/a?sslmode=disable", "b"),
             "postgres://h/b?sslmode=disable"

@@ -30,7 +30,13 @@ pub fn version_from_etag(field: &str, etag: &str) -> Result<i64> {
     }
     etag.strip_prefix('v')
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::invalid(field, "is not an etag issued by this service", "版本标记(etag)无效"))
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                "is not an etag issued by this service",
+                "版本标记(etag)无效",
+            )
+        })
 }
 
 /// Parses a required id field.
@@ -38,12 +44,17 @@ pub fn id(field: &str, value: &str) -> Result<Uuid> {
     if value.is_empty() {
         return Err(Error::invalid(field, "is required", "不能为空"));
     }
-    Uuid::parse_str(value).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
+    Uuid::parse_str(value)
+        .map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
 }
 
 /// Parses an optional id field (empty means none).
 pub fn optional_id(field: &str, value: &str) -> Result<Option<Uuid>> {
-    if value.is_empty() { Ok(None) } else { id(field, value).map(Some) }
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        id(field, value).map(Some)
+    }
 }
 
 fn person_ref(r: &PersonRef) -> pb::PersonRef {

@@ -25,47 +25,80 @@ impl RegistryGrpc {
 macro_rules! rpc {
     ($self:ident, $request:ident, $method:ident) => {{
         let p = principal(&$request)?;
-        Ok(Response::new($self.org.$method(&p, $request.get_ref()).await?))
+        Ok(Response::new(
+            $self.org.$method(&p, $request.get_ref()).await?,
+        ))
     }};
 }
 
 #[tonic::async_trait]
 impl RegistryService for RegistryGrpc {
-    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    async fn create_unit(
+        &self,
+        request: Request<pb::CreateUnitRequest>,
+    ) -> Result<Response<pb::Unit>, Status> {
         rpc!(self, request, create_unit)
     }
 
-    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    async fn get_unit(
+        &self,
+        request: Request<pb::GetUnitRequest>,
+    ) -> Result<Response<pb::Unit>, Status> {
         let p = principal(&request)?;
-        Ok(Response::new(self.org.get_unit(&p, &request.get_ref().id).await?))
+        Ok(Response::new(
+            self.org.get_unit(&p, &request.get_ref().id).await?,
+        ))
     }
 
-    async fn list_units(&self, request: Request<pb::ListUnitsRequest>) -> Result<Response<pb::ListUnitsResponse>, Status> {
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
         rpc!(self, request, list_units)
     }
 
-    async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    async fn update_unit(
+        &self,
+        request: Request<pb::UpdateUnitRequest>,
+    ) -> Result<Response<pb::Unit>, Status> {
         rpc!(self, request, update_unit)
     }
 
-    async fn create_person(&self, request: Request<pb::CreatePersonRequest>) -> Result<Response<pb::Person>, Status> {
+    async fn create_person(
+        &self,
+        request: Request<pb::CreatePersonRequest>,
+    ) -> Result<Response<pb::Person>, Status> {
         rpc!(self, request, create_person)
     }
 
-    async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Result<Response<pb::Person>, Status> {
+    async fn get_person(
+        &self,
+        request: Request<pb::GetPersonRequest>,
+    ) -> Result<Response<pb::Person>, Status> {
         let p = principal(&request)?;
-        Ok(Response::new(self.org.get_person(&p, &request.get_ref().id).await?))
+        Ok(Response::new(
+            self.org.get_person(&p, &request.get_ref().id).await?,
+        ))
     }
 
-    async fn list_people(&self, request: Request<pb::ListPeopleRequest>) -> Result<Response<pb::ListPeopleResponse>, Status> {
+    async fn list_people(
+        &self,
+        request: Request<pb::ListPeopleRequest>,
+    ) -> Result<Response<pb::ListPeopleResponse>, Status> {
         rpc!(self, request, list_people)
     }
 
-    async fn update_person(&self, request: Request<pb::UpdatePersonRequest>) -> Result<Response<pb::Person>, Status> {
+    async fn update_person(
+        &self,
+        request: Request<pb::UpdatePersonRequest>,
+    ) -> Result<Response<pb::Person>, Status> {
         rpc!(self, request, update_person)
     }
 
-    async fn assign_unit_officer(&self, request: Request<pb::AssignUnitOfficerRequest>) -> Result<Response<pb::Unit>, Status> {
+    async fn assign_unit_officer(
+        &self,
+        request: Request<pb::AssignUnitOfficerRequest>,
+    ) -> Result<Response<pb::Unit>, Status> {
         rpc!(self, request, assign_unit_officer)
     }
 
@@ -76,7 +109,10 @@ impl RegistryService for RegistryGrpc {
         rpc!(self, request, list_unit_officer_terms)
     }
 
-    async fn set_supervised_units(&self, request: Request<pb::SetSupervisedUnitsRequest>) -> Result<Response<pb::Person>, Status> {
+    async fn set_supervised_units(
+        &self,
+        request: Request<pb::SetSupervisedUnitsRequest>,
+    ) -> Result<Response<pb::Person>, Status> {
         rpc!(self, request, set_supervised_units)
     }
 

@@ -146,16 +146,23 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
     let file_people: HashMap<String, usize> = raw
         .people
         .iter()
-        .map(|p| (p.get_ref().code.trim().to_owned(), line_of(content, p.span().start)))
+        .map(|p| {
+            (
+                p.get_ref().code.trim().to_owned(),
+                line_of(content, p.span().start),
+            )
+        })
         .collect();
-    let unit_known = |code: &str| file_units.contains_key(code) || existing.unit_kinds.contains_key(code);
+    let unit_known =
+        |code: &str| file_units.contains_key(code) || existing.unit_kinds.contains_key(code);
     let unit_kind = |code: &str| -> Option<UnitKind> {
         match file_units.get(code) {
             Some((_, kind)) => *kind,
             None => existing.unit_kinds.get(code).copied(),
         }
     };
-    let person_known = |code: &str| file_people.contains_key(code) || existing.people.contains(code);
+    let person_known =
+        |code: &str| file_people.contains_key(code) || existing.people.contains(code);
 
     let mut units = Vec::new();
     for (i, spanned) in raw.units.iter().enumerate() {
@@ -169,14 +176,24 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
         if kind.is_none() {
             entry_v.add(
                 at("kind"),
-                format!("`{}` is not one of court, department, grassroots_court, office", u.kind),
-                format!("单位类型“{}”无效,应为 court、department、grassroots_court 或 office", u.kind),
+                format!(
+                    "`{}` is not one of court, department, grassroots_court, office",
+                    u.kind
+                ),
+                format!(
+                    "单位类型“{}”无效,应为 court、department、grassroots_court 或 office",
+                    u.kind
+                ),
             );
         }
         let parent = u.parent.as_deref().map(str::trim).filter(|p| !p.is_empty());
         if let Some(parent) = parent {
             if parent == u.code.trim() {
-                entry_v.add(at("parent"), "a unit cannot be its own parent", "单位不能以自身为上级单位");
+                entry_v.add(
+                    at("parent"),
+                    "a unit cannot be its own parent",
+                    "单位不能以自身为上级单位",
+                );
             } else if !unit_known(parent) {
                 entry_v.add(
                     at("parent"),
@@ -262,7 +279,10 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
         if !unit_known(p.unit.trim()) {
             entry_v.add(
                 at("unit"),
-                format!("unit `{}` is neither in the file nor in the directory", p.unit.trim()),
+                format!(
+                    "unit `{}` is neither in the file nor in the directory",
+                    p.unit.trim()
+                ),
                 format!("所在单位“{}”在文件和现有组织机构中均不存在", p.unit.trim()),
             );
         }
@@ -273,8 +293,15 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
                 None => (text.trim(), None),
             };
             match role.parse::<Role>() {
-                Ok(role) => roles.push(RoleEntry { role, unit: unit.clone() }),
-                Err(e) => entry_v.add(format!("people[{i}].roles[{j}]"), e.to_string(), format!("角色“{role}”无效")),
+                Ok(role) => roles.push(RoleEntry {
+                    role,
+                    unit: unit.clone(),
+                }),
+                Err(e) => entry_v.add(
+                    format!("people[{i}].roles[{j}]"),
+                    e.to_string(),
+                    format!("角色“{role}”无效"),
+                ),
             }
             if let Some(u) = unit.as_deref() {
                 if !unit_known(u) {
@@ -291,12 +318,17 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
                 if !unit_known(u.trim()) {
                     entry_v.add(
                         format!("people[{i}].supervises[{j}]"),
-                        format!("unit `{}` is neither in the file nor in the directory", u.trim()),
+                        format!(
+                            "unit `{}` is neither in the file nor in the directory",
+                            u.trim()
+                        ),
                         format!("分管单位“{}”不存在", u.trim()),
                     );
                 }
             }
-            let leads = roles.iter().any(|r| matches!(r.role, Role::Leader | Role::President));
+            let leads = roles
+                .iter()
+                .any(|r| matches!(r.role, Role::Leader | Role::President));
             if !list.is_empty() && !leads && !existing.people.contains(code) {
                 entry_v.add(
                     at("supervises"),
@@ -336,7 +368,10 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
             for u in cycle {
                 v.add(
                     format!("units (line {})", u.line),
-                    format!("line {}: unit `{}` is part of a parent cycle", u.line, u.code),
+                    format!(
+                        "line {}: unit `{}` is part of a parent cycle",
+                        u.line, u.code
+                    ),
                     format!("第{}行:单位“{}”的上级关系形成循环", u.line, u.code),
                 );
             }
@@ -356,7 +391,10 @@ fn prefix_line(v: &mut Violations, line: usize) {
 
 /// Orders units so that each comes after its parent; returns the units stuck
 /// in a cycle otherwise.
-fn parents_first(units: Vec<UnitEntry>, existing: &Existing) -> Result<Vec<UnitEntry>, Vec<UnitEntry>> {
+fn parents_first(
+    units: Vec<UnitEntry>,
+    existing: &Existing,
+) -> Result<Vec<UnitEntry>, Vec<UnitEntry>> {
     let in_file: HashSet<String> = units.iter().map(|u| u.code.clone()).collect();
     let mut placed: HashSet<String> = HashSet::new();
     let mut ordered = Vec::with_capacity(units.len());
@@ -426,7 +464,13 @@ supervises = ["zy-lat"]
         let parsed = parse(file, &existing()).expect("valid");
         let order: Vec<&str> = parsed.units.iter().map(|u| u.code.as_str()).collect();
         assert_eq!(order, ["new-court", "zy-lat"]);
-        assert_eq!(parsed.people[0].roles[1], RoleEntry { role: Role::Leader, unit: Some("new-court".into()) });
+        assert_eq!(
+            parsed.people[0].roles[1],
+            RoleEntry {
+                role: Role::Leader,
+                unit: Some("new-court".into())
+            }
+        );
     }
 
     #[test]
@@ -465,7 +509,11 @@ supervises = ["a"]
         assert!(fields.contains(&"people[0].supervises"), "{fields:?}");
         let parent = err.0.iter().find(|f| f.field == "units[0].parent").unwrap();
         assert!(parent.reason.starts_with("line 2:"), "{}", parent.reason);
-        assert!(parent.reason_zh.starts_with("第2行"), "{}", parent.reason_zh);
+        assert!(
+            parent.reason_zh.starts_with("第2行"),
+            "{}",
+            parent.reason_zh
+        );
         let email = err.0.iter().find(|f| f.field == "people[0].email").unwrap();
         assert!(email.reason.starts_with("line 14:"), "{}", email.reason);
     }
@@ -476,7 +524,11 @@ supervises = ["a"]
         assert_eq!(err.0.len(), 1);
         assert!(err.0[0].reason.starts_with("line 3"), "{}", err.0[0].reason);
         let unknown = parse("[[units]]\ncode = \"a\"\nnmae = \"x\"\n", &existing()).unwrap_err();
-        assert!(unknown.0[0].reason.contains("nmae"), "{}", unknown.0[0].reason);
+        assert!(
+            unknown.0[0].reason.contains("nmae"),
+            "{}",
+            unknown.0[0].reason
+        );
     }
 
     #[test]

@@ -41,14 +41,22 @@ fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
 /// The subtrees a principal may read; `None` for everything (admin).
 fn read_scope(p: &Principal) -> Result<Option<Vec<Uuid>>> {
     p.authorize_role(Action::ReadDirectory)?;
-    Ok(if p.is_admin() { None } else { Some(p.unit_scope.clone()) })
+    Ok(if p.is_admin() {
+        None
+    } else {
+        Some(p.unit_scope.clone())
+    })
 }
 
 fn check_unit_fields(prefix: &str, f: &UnitFields, v: &mut Violations) {
     check_code(&format!("{prefix}.code"), &f.code, v);
     check_name(&format!("{prefix}.name"), &f.name, v);
     if f.short_name.chars().count() > 30 {
-        v.add(format!("{prefix}.short_name"), "must be at most 30 characters", "简称不能超过30个字");
+        v.add(
+            format!("{prefix}.short_name"),
+            "must be at most 30 characters",
+            "简称不能超过30个字",
+        );
     }
 }
 
@@ -57,14 +65,24 @@ fn check_person_fields(prefix: &str, f: &PersonFields, v: &mut Violations) {
     check_name(&format!("{prefix}.name"), &f.name, v);
     check_email(&format!("{prefix}.email"), &f.email, v);
     if f.title.chars().count() > 50 {
-        v.add(format!("{prefix}.title"), "must be at most 50 characters", "职务不能超过50个字");
+        v.add(
+            format!("{prefix}.title"),
+            "must be at most 50 characters",
+            "职务不能超过50个字",
+        );
     }
 }
 
 fn kind_violation(field: &str, kind: UnitKind, parent: Option<UnitKind>) -> Error {
     let (en, zh) = match parent {
-        Some(p) => (format!("a {} cannot sit below a {}", kind.code(), p.code()), format!("{}不能隶属于{}", kind.label_zh(), p.label_zh())),
-        None => (format!("a {} cannot be a root unit", kind.code()), format!("{}不能作为最上级单位", kind.label_zh())),
+        Some(p) => (
+            format!("a {} cannot sit below a {}", kind.code(), p.code()),
+            format!("{}不能隶属于{}", kind.label_zh(), p.label_zh()),
+        ),
+        None => (
+            format!("a {} cannot be a root unit", kind.code()),
+            format!("{}不能作为最上级单位", kind.label_zh()),
+        ),
     };
     Error::invalid(field, &en, &zh)
 }
@@ -87,12 +105,18 @@ impl OrgService {
 
     pub async fn get_unit(&self, p: &Principal, unit_id: &str) -> Result<pb::Unit> {
         let unit_id = id("id", unit_id)?;
-        let unit = store::unit(&self.pool, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
+        let unit = store::unit(&self.pool, unit_id)
+            .await?
+            .ok_or_else(|| unit_not_found(unit_id))?;
         p.authorize_on(Action::ReadDirectory, &unit.ancestry)?;
         Ok(convert::unit(&unit))
     }
 
-    pub async fn list_units(&self, p: &Principal, req: &pb::ListUnitsRequest) -> Result<pb::ListUnitsResponse> {
+    pub async fn list_units(
+        &self,
+        p: &Principal,
+        req: &pb::ListUnitsRequest,
+    ) -> Result<pb::ListUnitsResponse> {
         let filter = UnitFilter {
             parent_id: optional_id("parent_id", &req.parent_id)?,
             subtree_of: optional_id("subtree_of", &req.subtree_of)?,
@@ -103,20 +127,28 @@ impl OrgService {
         let limit = page::page_size(req.page_size)?;
         let after = match page::decode(&req.page_token, 2)? {
             Some(key) => Some((
-                key[0].parse().map_err(|_| Error::invalid("page_token", "is corrupt", "分页标记无效"))?,
+                key[0]
+                    .parse()
+                    .map_err(|_| Error::invalid("page_token", "is corrupt", "分页标记无效"))?,
                 id("page_token", &key[1])?,
             )),
             None => None,
         };
         let units = store::list_units(&self.pool, &filter, after, limit + 1).await?;
-        let (units, next) = split_page(units, limit, |u| page::encode(&[&u.sort_order.to_string(), &u.id.to_string()]));
+        let (units, next) = split_page(units, limit, |u| {
+            page::encode(&[&u.sort_order.to_string(), &u.id.to_string()])
+        });
         Ok(pb::ListUnitsResponse {
             units: units.iter().map(convert::unit).collect(),
             next_page_token: next,
         })
     }
 
-    pub async fn create_unit(&self, p: &Principal, req: &pb::CreateUnitRequest) -> Result<pb::Unit> {
+    pub async fn create_unit(
+        &self,
+        p: &Principal,
+        req: &pb::CreateUnitRequest,
+    ) -> Result<pb::Unit> {
         let input = req.unit.clone().unwrap_or_default();
         let mut v = Violations::new();
         let kind = convert::unit_kind_from(input.kind);
@@ -136,47 +168,77 @@ impl OrgService {
         check_unit_fields("unit", &fields, &mut v);
         v.into_result().map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "CreateUnit", req, async |conn: &mut PgConnection| {
-            let (unit, change) = insert_unit(conn, p, &fields, ctx.now, "unit.parent_id").await?;
-            Ok((convert::unit(&unit), vec![change]))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "CreateUnit",
+            req,
+            async |conn: &mut PgConnection| {
+                let (unit, change) =
+                    insert_unit(conn, p, &fields, ctx.now, "unit.parent_id").await?;
+                Ok((convert::unit(&unit), vec![change]))
+            },
+        )
         .await
     }
 
-    pub async fn update_unit(&self, p: &Principal, req: &pb::UpdateUnitRequest) -> Result<pb::Unit> {
+    pub async fn update_unit(
+        &self,
+        p: &Principal,
+        req: &pb::UpdateUnitRequest,
+    ) -> Result<pb::Unit> {
         let input = req.unit.clone().unwrap_or_default();
         let unit_id = id("unit.id", &input.id)?;
         let version = version_from_etag("unit.etag", &input.etag)?;
         let paths = mask_paths(req.update_mask.as_ref())?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "UpdateUnit", req, async |conn: &mut PgConnection| {
-            let current = store::unit_for_update(conn, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
-            p.authorize_on(Action::ManageDirectory, &current.ancestry)?;
-            if current.version != version {
-                return Err(Error::StaleEtag { kind: "unit", id: unit_id.to_string() });
-            }
-            let mut fields = current.fields();
-            let mut v = Violations::new();
-            for path in &paths {
-                match path.as_str() {
-                    "code" => fields.code = input.code.trim().to_owned(),
-                    "name" => fields.name = input.name.trim().to_owned(),
-                    "short_name" => fields.short_name = input.short_name.trim().to_owned(),
-                    "kind" => match convert::unit_kind_from(input.kind) {
-                        Some(k) => fields.kind = k,
-                        None => v.add("unit.kind", "is required", "单位类型不能为空"),
-                    },
-                    "parent_id" => fields.parent_id = optional_id("unit.parent_id", &input.parent_id)?,
-                    "sort_order" => fields.sort_order = input.sort_order,
-                    "active" => fields.active = input.active,
-                    other => v.add("update_mask", format!("`{other}` is not an updatable unit field"), format!("“{other}”不是可修改的单位字段")),
+        mutate(
+            &self.pool,
+            &ctx,
+            "UpdateUnit",
+            req,
+            async |conn: &mut PgConnection| {
+                let current = store::unit_for_update(conn, unit_id)
+                    .await?
+                    .ok_or_else(|| unit_not_found(unit_id))?;
+                p.authorize_on(Action::ManageDirectory, &current.ancestry)?;
+                if current.version != version {
+                    return Err(Error::StaleEtag {
+                        kind: "unit",
+                        id: unit_id.to_string(),
+                    });
                 }
-            }
-            check_unit_fields("unit", &fields, &mut v);
-            v.into_result().map_err(Error::InvalidArgument)?;
-            let (unit, change) = apply_unit_update(conn, p, &current, &fields, ctx.now, "unit.parent_id").await?;
-            Ok((convert::unit(&unit), change.into_iter().collect()))
-        })
+                let mut fields = current.fields();
+                let mut v = Violations::new();
+                for path in &paths {
+                    match path.as_str() {
+                        "code" => fields.code = input.code.trim().to_owned(),
+                        "name" => fields.name = input.name.trim().to_owned(),
+                        "short_name" => fields.short_name = input.short_name.trim().to_owned(),
+                        "kind" => match convert::unit_kind_from(input.kind) {
+                            Some(k) => fields.kind = k,
+                            None => v.add("unit.kind", "is required", "单位类型不能为空"),
+                        },
+                        "parent_id" => {
+                            fields.parent_id = optional_id("unit.parent_id", &input.parent_id)?
+                        }
+                        "sort_order" => fields.sort_order = input.sort_order,
+                        "active" => fields.active = input.active,
+                        other => v.add(
+                            "update_mask",
+                            format!("`{other}` is not an updatable unit field"),
+                            format!("“{other}”不是可修改的单位字段"),
+                        ),
+                    }
+                }
+                check_unit_fields("unit", &fields, &mut v);
+                v.into_result().map_err(Error::InvalidArgument)?;
+                let (unit, change) =
+                    apply_unit_update(conn, p, &current, &fields, ctx.now, "unit.parent_id")
+                        .await?;
+                Ok((convert::unit(&unit), change.into_iter().collect()))
+            },
+        )
         .await
     }
 
@@ -184,13 +246,21 @@ impl OrgService {
 
     pub async fn get_person(&self, p: &Principal, person_id: &str) -> Result<pb::Person> {
         let person_id = id("id", person_id)?;
-        let person = store::person(&self.pool, person_id).await?.ok_or_else(|| person_not_found(person_id))?;
-        let unit = store::unit(&self.pool, person.unit_id).await?.ok_or_else(|| unit_not_found(person.unit_id))?;
+        let person = store::person(&self.pool, person_id)
+            .await?
+            .ok_or_else(|| person_not_found(person_id))?;
+        let unit = store::unit(&self.pool, person.unit_id)
+            .await?
+            .ok_or_else(|| unit_not_found(person.unit_id))?;
         p.authorize_on(Action::ReadDirectory, &unit.ancestry)?;
         Ok(convert::person(&person))
     }
 
-    pub async fn list_people(&self, p: &Principal, req: &pb::ListPeopleRequest) -> Result<pb::ListPeopleResponse> {
+    pub async fn list_people(
+        &self,
+        p: &Principal,
+        req: &pb::ListPeopleRequest,
+    ) -> Result<pb::ListPeopleResponse> {
         let filter = PersonFilter {
             unit_id: optional_id("unit_id", &req.unit_id)?,
             role: convert::role_from(req.role),
@@ -207,7 +277,11 @@ impl OrgService {
         })
     }
 
-    pub async fn create_person(&self, p: &Principal, req: &pb::CreatePersonRequest) -> Result<pb::Person> {
+    pub async fn create_person(
+        &self,
+        p: &Principal,
+        req: &pb::CreatePersonRequest,
+    ) -> Result<pb::Person> {
         let input = req.person.clone().unwrap_or_default();
         let fields = PersonFields {
             code: input.code.trim().to_owned(),
@@ -222,59 +296,99 @@ impl OrgService {
         check_person_fields("person", &fields, &mut v);
         v.into_result().map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "CreatePerson", req, async |conn: &mut PgConnection| {
-            let (person, change) = insert_person(conn, p, &fields, ctx.now).await?;
-            Ok((convert::person(&person), vec![change]))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "CreatePerson",
+            req,
+            async |conn: &mut PgConnection| {
+                let (person, change) = insert_person(conn, p, &fields, ctx.now).await?;
+                Ok((convert::person(&person), vec![change]))
+            },
+        )
         .await
     }
 
-    pub async fn update_person(&self, p: &Principal, req: &pb::UpdatePersonRequest) -> Result<pb::Person> {
+    pub async fn update_person(
+        &self,
+        p: &Principal,
+        req: &pb::UpdatePersonRequest,
+    ) -> Result<pb::Person> {
         let input = req.person.clone().unwrap_or_default();
         let person_id = id("person.id", &input.id)?;
         let version = version_from_etag("person.etag", &input.etag)?;
         let paths = mask_paths(req.update_mask.as_ref())?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "UpdatePerson", req, async |conn: &mut PgConnection| {
-            let current = store::person_for_update(conn, person_id).await?.ok_or_else(|| person_not_found(person_id))?;
-            if current.version != version {
-                return Err(Error::StaleEtag { kind: "person", id: person_id.to_string() });
-            }
-            let mut fields = current.fields();
-            let mut v = Violations::new();
-            for path in &paths {
-                match path.as_str() {
-                    "code" => fields.code = input.code.trim().to_owned(),
-                    "name" => fields.name = input.name.trim().to_owned(),
-                    "unit_id" => fields.unit_id = id("person.unit_id", &input.unit_id)?,
-                    "title" => fields.title = input.title.trim().to_owned(),
-                    "email" => fields.email = input.email.trim().to_owned(),
-                    "phone" => fields.phone = input.phone.trim().to_owned(),
-                    "active" => fields.active = input.active,
-                    other => v.add("update_mask", format!("`{other}` is not an updatable person field"), format!("“{other}”不是可修改的人员字段")),
+        mutate(
+            &self.pool,
+            &ctx,
+            "UpdatePerson",
+            req,
+            async |conn: &mut PgConnection| {
+                let current = store::person_for_update(conn, person_id)
+                    .await?
+                    .ok_or_else(|| person_not_found(person_id))?;
+                if current.version != version {
+                    return Err(Error::StaleEtag {
+                        kind: "person",
+                        id: person_id.to_string(),
+                    });
                 }
-            }
-            check_person_fields("person", &fields, &mut v);
-            v.into_result().map_err(Error::InvalidArgument)?;
-            let (person, change) = apply_person_update(conn, p, &current, &fields, ctx.now).await?;
-            Ok((convert::person(&person), change.into_iter().collect()))
-        })
+                let mut fields = current.fields();
+                let mut v = Violations::new();
+                for path in &paths {
+                    match path.as_str() {
+                        "code" => fields.code = input.code.trim().to_owned(),
+                        "name" => fields.name = input.name.trim().to_owned(),
+                        "unit_id" => fields.unit_id = id("person.unit_id", &input.unit_id)?,
+                        "title" => fields.title = input.title.trim().to_owned(),
+                        "email" => fields.email = input.email.trim().to_owned(),
+                        "phone" => fields.phone = input.phone.trim().to_owned(),
+                        "active" => fields.active = input.active,
+                        other => v.add(
+                            "update_mask",
+                            format!("`{other}` is not an updatable person field"),
+                            format!("“{other}”不是可修改的人员字段"),
+                        ),
+                    }
+                }
+                check_person_fields("person", &fields, &mut v);
+                v.into_result().map_err(Error::InvalidArgument)?;
+                let (person, change) =
+                    apply_person_update(conn, p, &current, &fields, ctx.now).await?;
+                Ok((convert::person(&person), change.into_iter().collect()))
+            },
+        )
         .await
     }
 
     // ---- heads, liaisons, 分管 ------------------------------------------------
 
-    pub async fn assign_unit_officer(&self, p: &Principal, req: &pb::AssignUnitOfficerRequest) -> Result<pb::Unit> {
+    pub async fn assign_unit_officer(
+        &self,
+        p: &Principal,
+        req: &pb::AssignUnitOfficerRequest,
+    ) -> Result<pb::Unit> {
         let unit_id = id("unit_id", &req.unit_id)?;
         let person_id = id("person_id", &req.person_id)?;
-        let post = convert::post_from(req.post)
-            .ok_or_else(|| Error::invalid("post", "must be HEAD or LIAISON", "岗位须为责任人或联络员"))?;
+        let post = convert::post_from(req.post).ok_or_else(|| {
+            Error::invalid("post", "must be HEAD or LIAISON", "岗位须为责任人或联络员")
+        })?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "AssignUnitOfficer", req, async |conn: &mut PgConnection| {
-            let change = appoint(conn, p, unit_id, post, person_id, req.note.trim(), ctx.now).await?;
-            let unit = store::unit(&mut *conn, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
-            Ok((convert::unit(&unit), change.into_iter().collect()))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "AssignUnitOfficer",
+            req,
+            async |conn: &mut PgConnection| {
+                let change =
+                    appoint(conn, p, unit_id, post, person_id, req.note.trim(), ctx.now).await?;
+                let unit = store::unit(&mut *conn, unit_id)
+                    .await?
+                    .ok_or_else(|| unit_not_found(unit_id))?;
+                Ok((convert::unit(&unit), change.into_iter().collect()))
+            },
+        )
         .await
     }
 
@@ -284,7 +398,9 @@ impl OrgService {
         req: &pb::ListUnitOfficerTermsRequest,
     ) -> Result<pb::ListUnitOfficerTermsResponse> {
         let unit_id = id("unit_id", &req.unit_id)?;
-        let unit = store::unit(&self.pool, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
+        let unit = store::unit(&self.pool, unit_id)
+            .await?
+            .ok_or_else(|| unit_not_found(unit_id))?;
         p.authorize_on(Action::ReadDirectory, &unit.ancestry)?;
         let terms = store::officer_terms(&self.pool, unit_id, convert::post_from(req.post)).await?;
         Ok(pb::ListUnitOfficerTermsResponse {
@@ -292,7 +408,11 @@ impl OrgService {
         })
     }
 
-    pub async fn set_supervised_units(&self, p: &Principal, req: &pb::SetSupervisedUnitsRequest) -> Result<pb::Person> {
+    pub async fn set_supervised_units(
+        &self,
+        p: &Principal,
+        req: &pb::SetSupervisedUnitsRequest,
+    ) -> Result<pb::Person> {
         let leader_id = id("leader_id", &req.leader_id)?;
         let mut unit_ids = Vec::new();
         for (i, u) in req.unit_ids.iter().enumerate() {
@@ -302,32 +422,52 @@ impl OrgService {
             }
         }
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "SetSupervisedUnits", req, async |conn: &mut PgConnection| {
-            let change = supervise(conn, p, leader_id, &unit_ids, ctx.now).await?;
-            let leader = store::person(&mut *conn, leader_id).await?.ok_or_else(|| person_not_found(leader_id))?;
-            Ok((convert::person(&leader), change.into_iter().collect()))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "SetSupervisedUnits",
+            req,
+            async |conn: &mut PgConnection| {
+                let change = supervise(conn, p, leader_id, &unit_ids, ctx.now).await?;
+                let leader = store::person(&mut *conn, leader_id)
+                    .await?
+                    .ok_or_else(|| person_not_found(leader_id))?;
+                Ok((convert::person(&leader), change.into_iter().collect()))
+            },
+        )
         .await
     }
 
     // ---- role bindings --------------------------------------------------------
 
-    pub async fn create_role_binding(&self, p: &Principal, req: &pb::CreateRoleBindingRequest) -> Result<pb::RoleBinding> {
+    pub async fn create_role_binding(
+        &self,
+        p: &Principal,
+        req: &pb::CreateRoleBindingRequest,
+    ) -> Result<pb::RoleBinding> {
         let input = req.binding.clone().unwrap_or_default();
         let person_id = id("binding.person_id", &input.person_id)?;
         let unit_id = id("binding.unit_id", &input.unit_id)?;
         let role = convert::role_from(input.role)
             .ok_or_else(|| Error::invalid("binding.role", "is required", "角色不能为空"))?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "CreateRoleBinding", req, async |conn: &mut PgConnection| {
-            match bind_role(conn, p, person_id, role, unit_id, ctx.now).await? {
+        mutate(
+            &self.pool,
+            &ctx,
+            "CreateRoleBinding",
+            req,
+            async |conn: &mut PgConnection| match bind_role(
+                conn, p, person_id, role, unit_id, ctx.now,
+            )
+            .await?
+            {
                 Some((binding, change)) => Ok((convert::role_binding(&binding), vec![change])),
                 None => Err(Error::AlreadyExists {
                     what: format!("role {role} of person {person_id} on unit {unit_id}"),
                     what_zh: "该人员在该单位的此角色".into(),
                 }),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -338,23 +478,31 @@ impl OrgService {
     ) -> Result<pb::DeleteRoleBindingResponse> {
         let binding_id = id("id", &req.id)?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(&self.pool, &ctx, "DeleteRoleBinding", req, async |conn: &mut PgConnection| {
-            let binding = store::role_binding(&mut *conn, binding_id)
-                .await?
-                .ok_or_else(|| Error::not_found("role binding", "角色授权", binding_id))?;
-            let unit = store::unit(&mut *conn, binding.unit_id).await?.ok_or_else(|| unit_not_found(binding.unit_id))?;
-            p.authorize_on(Action::ManageRoleBindings, &unit.ancestry)?;
-            store::delete_role_binding(conn, binding_id).await?;
-            let change = Change {
-                action: "role_binding.deleted",
-                target_kind: "role_binding",
-                target_id: binding_id.to_string(),
-                before: json(&binding),
-                after: None,
-                unit_ids: unit.ancestry.clone(),
-            };
-            Ok((pb::DeleteRoleBindingResponse {}, vec![change]))
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "DeleteRoleBinding",
+            req,
+            async |conn: &mut PgConnection| {
+                let binding = store::role_binding(&mut *conn, binding_id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("role binding", "角色授权", binding_id))?;
+                let unit = store::unit(&mut *conn, binding.unit_id)
+                    .await?
+                    .ok_or_else(|| unit_not_found(binding.unit_id))?;
+                p.authorize_on(Action::ManageRoleBindings, &unit.ancestry)?;
+                store::delete_role_binding(conn, binding_id).await?;
+                let change = Change {
+                    action: "role_binding.deleted",
+                    target_kind: "role_binding",
+                    target_id: binding_id.to_string(),
+                    before: json(&binding),
+                    after: None,
+                    unit_ids: unit.ancestry.clone(),
+                };
+                Ok((pb::DeleteRoleBindingResponse {}, vec![change]))
+            },
+        )
         .await
     }
 
@@ -384,7 +532,11 @@ impl OrgService {
 
     // ---- org file import ----------------------------------------------------------
 
-    pub async fn import(&self, p: &Principal, req: &pb::ImportOrgDirectoryRequest) -> Result<pb::ImportOrgDirectoryResponse> {
+    pub async fn import(
+        &self,
+        p: &Principal,
+        req: &pb::ImportOrgDirectoryRequest,
+    ) -> Result<pb::ImportOrgDirectoryResponse> {
         p.authorize_role(Action::ManageDirectory)?;
         let existing = self.existing().await?;
         let file = org_file::parse(&req.content, &existing).map_err(Error::InvalidArgument)?;
@@ -393,11 +545,18 @@ impl OrgService {
             let mut tx = self.pool.begin().await?;
             let (summary, _) = apply_file(&mut tx, p, &file, ctx.now).await?;
             tx.rollback().await?;
-            return Ok(pb::ImportOrgDirectoryResponse { dry_run: true, ..summary });
+            return Ok(pb::ImportOrgDirectoryResponse {
+                dry_run: true,
+                ..summary
+            });
         }
-        mutate(&self.pool, &ctx, "ImportOrgDirectory", req, async |conn: &mut PgConnection| {
-            apply_file(conn, p, &file, ctx.now).await
-        })
+        mutate(
+            &self.pool,
+            &ctx,
+            "ImportOrgDirectory",
+            req,
+            async |conn: &mut PgConnection| apply_file(conn, p, &file, ctx.now).await,
+        )
         .await
     }
 
@@ -474,7 +633,9 @@ async fn insert_unit(
     let unit_id = Uuid::now_v7();
     ancestry.push(unit_id);
     store::insert_unit(conn, unit_id, fields, &ancestry, now).await?;
-    let unit = store::unit(&mut *conn, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
+    let unit = store::unit(&mut *conn, unit_id)
+        .await?
+        .ok_or_else(|| unit_not_found(unit_id))?;
     let change = Change {
         action: "unit.created",
         target_kind: "unit",
@@ -499,9 +660,14 @@ async fn apply_unit_update(
         return Ok((current.clone(), None));
     }
     let mut ancestry = if fields.parent_id != current.parent_id || fields.kind != current.kind {
-        let parent_ancestry = placement(conn, p, fields.kind, fields.parent_id, parent_field).await?;
+        let parent_ancestry =
+            placement(conn, p, fields.kind, fields.parent_id, parent_field).await?;
         if parent_ancestry.contains(&current.id) {
-            return Err(Error::invalid(parent_field, "would move the unit below itself", "不能将单位移到其下级单位之下"));
+            return Err(Error::invalid(
+                parent_field,
+                "would move the unit below itself",
+                "不能将单位移到其下级单位之下",
+            ));
         }
         parent_ancestry
     } else {
@@ -516,7 +682,9 @@ async fn apply_unit_update(
         }
     }
     store::update_unit(conn, current, fields, &ancestry, now).await?;
-    let unit = store::unit(&mut *conn, current.id).await?.ok_or_else(|| unit_not_found(current.id))?;
+    let unit = store::unit(&mut *conn, current.id)
+        .await?
+        .ok_or_else(|| unit_not_found(current.id))?;
     let change = Change {
         action: "unit.updated",
         target_kind: "unit",
@@ -545,7 +713,9 @@ async fn insert_person(
     p.authorize_on(Action::ManageDirectory, &ancestry)?;
     let person_id = Uuid::now_v7();
     store::insert_person(conn, person_id, fields, now).await?;
-    let person = store::person(&mut *conn, person_id).await?.ok_or_else(|| person_not_found(person_id))?;
+    let person = store::person(&mut *conn, person_id)
+        .await?
+        .ok_or_else(|| person_not_found(person_id))?;
     let change = Change {
         action: "person.created",
         target_kind: "person",
@@ -576,7 +746,9 @@ async fn apply_person_update(
         unit_ids.extend(target);
     }
     store::update_person(conn, current.id, fields, now).await?;
-    let person = store::person(&mut *conn, current.id).await?.ok_or_else(|| person_not_found(current.id))?;
+    let person = store::person(&mut *conn, current.id)
+        .await?
+        .ok_or_else(|| person_not_found(current.id))?;
     let change = Change {
         action: "person.updated",
         target_kind: "person",
@@ -598,7 +770,9 @@ async fn appoint(
     note: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Change>> {
-    let unit = store::unit_for_update(conn, unit_id).await?.ok_or_else(|| unit_not_found(unit_id))?;
+    let unit = store::unit_for_update(conn, unit_id)
+        .await?
+        .ok_or_else(|| unit_not_found(unit_id))?;
     p.authorize_on(Action::ManageDirectory, &unit.ancestry)?;
     let person = store::person(&mut *conn, person_id)
         .await?
@@ -621,7 +795,9 @@ async fn appoint(
         target_kind: "unit",
         target_id: unit_id.to_string(),
         before: Some(serde_json::json!({ "post": post, "person": before })),
-        after: Some(serde_json::json!({ "post": post, "person": { "id": person.id, "name": person.name }, "note": note })),
+        after: Some(
+            serde_json::json!({ "post": post, "person": { "id": person.id, "name": person.name }, "note": note }),
+        ),
         unit_ids: unit.ancestry.clone(),
     }))
 }
@@ -634,10 +810,14 @@ async fn supervise(
     unit_ids: &[Uuid],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Change>> {
-    let leader = store::person_for_update(conn, leader_id).await?.ok_or_else(|| person_not_found(leader_id))?;
+    let leader = store::person_for_update(conn, leader_id)
+        .await?
+        .ok_or_else(|| person_not_found(leader_id))?;
     let mut touched = unit_ancestry(conn, leader.unit_id, "leader_id").await?;
     p.authorize_on(Action::ManageDirectory, &touched)?;
-    if !unit_ids.is_empty() && !store::has_role(&mut *conn, leader_id, &[Role::Leader, Role::President]).await? {
+    if !unit_ids.is_empty()
+        && !store::has_role(&mut *conn, leader_id, &[Role::Leader, Role::President]).await?
+    {
         return Err(Error::precondition(
             format!("person {} holds no leader role", leader.code),
             format!("{}不是院领导,不能分管单位", leader.name),
@@ -675,7 +855,11 @@ async fn bind_role(
     let ancestry = unit_ancestry(conn, unit_id, "binding.unit_id").await?;
     p.authorize_on(Action::ManageRoleBindings, &ancestry)?;
     if store::person(&mut *conn, person_id).await?.is_none() {
-        return Err(Error::invalid("binding.person_id", "names no existing person", "人员不存在"));
+        return Err(Error::invalid(
+            "binding.person_id",
+            "names no existing person",
+            "人员不存在",
+        ));
     }
     let binding = RoleBinding {
         id: Uuid::now_v7(),
@@ -728,8 +912,11 @@ async fn apply_file(
         let field = format!("units (line {}).parent", entry.line);
         let unit = match store::unit_id_by_code(&mut *conn, &entry.code).await? {
             Some(existing_id) => {
-                let current = store::unit_for_update(conn, existing_id).await?.ok_or_else(|| unit_not_found(existing_id))?;
-                let (unit, change) = apply_unit_update(conn, p, &current, &fields, now, &field).await?;
+                let current = store::unit_for_update(conn, existing_id)
+                    .await?
+                    .ok_or_else(|| unit_not_found(existing_id))?;
+                let (unit, change) =
+                    apply_unit_update(conn, p, &current, &fields, now, &field).await?;
                 if let Some(change) = change {
                     summary.units_updated += 1;
                     changes.push(change);
@@ -760,8 +947,12 @@ async fn apply_file(
         };
         let person_id = match store::person_id_by_code(&mut *conn, &entry.code).await? {
             Some(existing_id) => {
-                let current = store::person_for_update(conn, existing_id).await?.ok_or_else(|| person_not_found(existing_id))?;
-                if let (_, Some(change)) = apply_person_update(conn, p, &current, &fields, now).await? {
+                let current = store::person_for_update(conn, existing_id)
+                    .await?
+                    .ok_or_else(|| person_not_found(existing_id))?;
+                if let (_, Some(change)) =
+                    apply_person_update(conn, p, &current, &fields, now).await?
+                {
                     summary.people_updated += 1;
                     changes.push(change);
                 }
@@ -784,7 +975,9 @@ async fn apply_file(
                     org_file::default_role_scope(role.role, fields.unit_id, court)
                 }
             };
-            if let Some((_, change)) = bind_role(conn, p, person_id, role.role, scope_unit, now).await? {
+            if let Some((_, change)) =
+                bind_role(conn, p, person_id, role.role, scope_unit, now).await?
+            {
                 summary.role_bindings_created += 1;
                 changes.push(change);
             }
@@ -822,29 +1015,47 @@ async fn apply_file(
     Ok((summary, changes))
 }
 
-async fn resolve_unit(conn: &mut PgConnection, known: &HashMap<String, Uuid>, code: &str) -> Result<Uuid> {
+async fn resolve_unit(
+    conn: &mut PgConnection,
+    known: &HashMap<String, Uuid>,
+    code: &str,
+) -> Result<Uuid> {
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
-    store::unit_id_by_code(conn, code)
-        .await?
-        .ok_or_else(|| Error::invalid("units", &format!("unit `{code}` does not exist"), &format!("单位“{code}”不存在")))
+    store::unit_id_by_code(conn, code).await?.ok_or_else(|| {
+        Error::invalid(
+            "units",
+            &format!("unit `{code}` does not exist"),
+            &format!("单位“{code}”不存在"),
+        )
+    })
 }
 
-async fn resolve_person(conn: &mut PgConnection, known: &HashMap<String, Uuid>, code: &str) -> Result<Uuid> {
+async fn resolve_person(
+    conn: &mut PgConnection,
+    known: &HashMap<String, Uuid>,
+    code: &str,
+) -> Result<Uuid> {
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
-    store::person_id_by_code(conn, code)
-        .await?
-        .ok_or_else(|| Error::invalid("people", &format!("person `{code}` does not exist"), &format!("人员“{code}”不存在")))
+    store::person_id_by_code(conn, code).await?.ok_or_else(|| {
+        Error::invalid(
+            "people",
+            &format!("person `{code}` does not exist"),
+            &format!("人员“{code}”不存在"),
+        )
+    })
 }
 
 /// The nearest court (or grassroots court) at or above a unit.
 async fn court_of(conn: &mut PgConnection, unit_id: Uuid) -> Result<Uuid> {
     let ancestry = unit_ancestry(conn, unit_id, "unit").await?;
     for id in ancestry.iter().rev() {
-        let unit = store::unit(&mut *conn, *id).await?.ok_or_else(|| unit_not_found(*id))?;
+        let unit = store::unit(&mut *conn, *id)
+            .await?
+            .ok_or_else(|| unit_not_found(*id))?;
         if matches!(unit.kind, UnitKind::Court | UnitKind::GrassrootsCourt) {
             return Ok(unit.id);
         }

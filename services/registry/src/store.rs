@@ -1,7 +1,9 @@
 //! All SQL of the organisation directory. Nothing else in the registry talks
 //! to Postgres.
 
-use crate::model::{OfficerTerm, Person, PersonFields, PersonRef, Post, RoleBinding, Unit, UnitFields};
+use crate::model::{
+    OfficerTerm, Person, PersonFields, PersonRef, Post, RoleBinding, Unit, UnitFields,
+};
 use chrono::{DateTime, Utc};
 use duban_core::Role;
 use duban_core::org::UnitKind;
@@ -39,7 +41,10 @@ macro_rules! person_select {
 }
 
 fn person_ref(id: Option<Uuid>, name: Option<String>) -> Option<PersonRef> {
-    Some(PersonRef { id: id?, name: name? })
+    Some(PersonRef {
+        id: id?,
+        name: name?,
+    })
 }
 
 fn unit_from_row(row: &PgRow) -> Result<Unit> {
@@ -51,7 +56,8 @@ fn unit_from_row(row: &PgRow) -> Result<Unit> {
         code: row.try_get("code")?,
         name: row.try_get("name")?,
         short_name: row.try_get("short_name")?,
-        kind: UnitKind::from_code(&kind).ok_or_else(|| anyhow::anyhow!("unknown unit kind {kind}"))?,
+        kind: UnitKind::from_code(&kind)
+            .ok_or_else(|| anyhow::anyhow!("unknown unit kind {kind}"))?,
         parent_id: row.try_get("parent_id")?,
         ancestry: row.try_get("ancestry")?,
         sort_order: row.try_get("sort_order")?,
@@ -106,10 +112,12 @@ pub async fn unit_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Option
 }
 
 pub async fn unit_id_by_code(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT id FROM registry.units WHERE code = $1")
-        .bind(code)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM registry.units WHERE code = $1")
+            .bind(code)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 pub async fn all_units(db: impl PgExecutor<'_>) -> Result<Vec<Unit>> {
@@ -244,10 +252,12 @@ pub async fn person_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Opti
 }
 
 pub async fn person_id_by_code(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT id FROM registry.people WHERE code = $1")
-        .bind(code)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM registry.people WHERE code = $1")
+            .bind(code)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 #[derive(Debug, Default)]
@@ -396,7 +406,8 @@ pub async fn officer_terms(
             let post: String = r.try_get("post")?;
             Ok(OfficerTerm {
                 unit_id: r.try_get("unit_id")?,
-                post: Post::from_code(&post).ok_or_else(|| anyhow::anyhow!("unknown post {post}"))?,
+                post: Post::from_code(&post)
+                    .ok_or_else(|| anyhow::anyhow!("unknown post {post}"))?,
                 person: PersonRef {
                     id: r.try_get("person_id")?,
                     name: r.try_get("name")?,
@@ -455,10 +466,12 @@ fn binding_from_row(row: &PgRow) -> Result<RoleBinding> {
 }
 
 pub async fn role_binding(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<RoleBinding>> {
-    let row = sqlx::query("SELECT id, person_id, role, unit_id, created_at FROM registry.role_bindings WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, person_id, role, unit_id, created_at FROM registry.role_bindings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(binding_from_row).transpose()
 }
 
@@ -534,13 +547,19 @@ pub async fn list_role_bindings(
 }
 
 pub async fn child_kinds(db: impl PgExecutor<'_>, unit_id: Uuid) -> Result<Vec<UnitKind>> {
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM registry.units WHERE parent_id = $1")
-        .bind(unit_id)
-        .fetch_all(db)
-        .await?;
-    Ok(kinds.iter().filter_map(|k| UnitKind::from_code(k)).collect())
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT kind FROM registry.units WHERE parent_id = $1")
+            .bind(unit_id)
+            .fetch_all(db)
+            .await?;
+    Ok(kinds
+        .iter()
+        .filter_map(|k| UnitKind::from_code(k))
+        .collect())
 }
 
 pub async fn all_person_codes(db: impl PgExecutor<'_>) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT code FROM registry.people").fetch_all(db).await?)
+    Ok(sqlx::query_scalar("SELECT code FROM registry.people")
+        .fetch_all(db)
+        .await?)
 }

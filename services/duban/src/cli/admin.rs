@@ -99,7 +99,12 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
                 })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!("token {} for {} (expires {})", info.id, info.principal, info.expires_at.format("%Y-%m-%d"));
+            eprintln!(
+                "token {} for {} (expires {})",
+                info.id,
+                info.principal,
+                info.expires_at.format("%Y-%m-%d")
+            );
             println!("{secret}");
         }
         TokenCommand::List { all, json } => {
@@ -126,15 +131,23 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
                             t.roles.join(","),
                             t.unit_scope.len().to_string(),
                             t.expires_at.format("%Y-%m-%d").to_string(),
-                            t.revoked_at.map(|r| r.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+                            t.revoked_at
+                                .map(|r| r.format("%Y-%m-%d %H:%M").to_string())
+                                .unwrap_or_default(),
                         ]
                     })
                     .collect();
-                super::print_table(&["ID", "PRINCIPAL", "ROLES", "SCOPES", "EXPIRES", "REVOKED"], &rows);
+                super::print_table(
+                    &["ID", "PRINCIPAL", "ROLES", "SCOPES", "EXPIRES", "REVOKED"],
+                    &rows,
+                );
             }
         }
         TokenCommand::Revoke { id } => {
-            let found = tokens.revoke(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let found = tokens
+                .revoke(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(found, "no token with id {id}");
             println!("token {id} revoked");
         }
@@ -144,7 +157,10 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
 
 /// Walks the audit chain; exits non-zero naming the first bad record.
 pub async fn audit_verify(pool: &PgPool) -> anyhow::Result<()> {
-    match audit::verify(pool).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+    match audit::verify(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
         Verdict::Intact { records } => {
             println!("audit chain intact: {records} records");
             Ok(())

@@ -31,7 +31,9 @@ pub enum ClockCommand {
 
 fn parse_duration(s: &str) -> anyhow::Result<chrono::Duration> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration like 3d, 36h, 90m, 30s"))?;
+    let n: i64 = n
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{s}` is not a duration like 3d, 36h, 90m, 30s"))?;
     Ok(match unit {
         "d" => chrono::Duration::days(n),
         "h" => chrono::Duration::hours(n),
@@ -56,9 +58,18 @@ pub async fn run(data_dir: &Path, command: ClockCommand) -> anyhow::Result<()> {
         ClockCommand::Show { client } => {
             let (channel, bearer) = client.channel(data_dir).await?;
             let mut c = DevClockServiceClient::with_interceptor(channel, bearer);
-            print(c.get_time(pb::GetTimeRequest {}).await.map_err(rpc_error)?.into_inner());
+            print(
+                c.get_time(pb::GetTimeRequest {})
+                    .await
+                    .map_err(rpc_error)?
+                    .into_inner(),
+            );
         }
-        ClockCommand::Set { time, frozen, client } => {
+        ClockCommand::Set {
+            time,
+            frozen,
+            client,
+        } => {
             let (channel, bearer) = client.channel(data_dir).await?;
             let mut c = DevClockServiceClient::with_interceptor(channel, bearer);
             let time = prost_types::Timestamp {

@@ -29,9 +29,23 @@ pub struct ClientArgs {
 #[derive(Clone)]
 pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
 
+impl Bearer {
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        let value = format!("Bearer {}", token.trim())
+            .parse()
+            .context("the token contains characters not allowed in a header")?;
+        Ok(Self(value))
+    }
+}
+
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -44,15 +58,13 @@ impl ClientArgs {
                 .map(|t| t.trim().to_owned())
                 .context("no token: pass --token, set DUBAN_TOKEN, or run `duban dev` to create the admin token")?,
         };
-        let value = format!("Bearer {token}")
-            .parse()
-            .context("the token contains characters not allowed in a header")?;
+        let bearer = Bearer::new(&token)?;
         let channel = Endpoint::from_shared(self.endpoint.clone())
             .context("invalid --endpoint")?
             .connect()
             .await
             .with_context(|| format!("cannot reach {}", self.endpoint))?;
-        Ok((channel, Bearer(value)))
+        Ok((channel, bearer))
     }
 }
 
@@ -84,7 +96,9 @@ pub fn rpc_error(status: tonic::Status) -> anyhow::Error {
 
 /// Display width of a string, counting CJK characters as two columns.
 fn width(s: &str) -> usize {
-    s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
 }
 
 /// Prints rows as an aligned table.
