@@ -6,6 +6,7 @@ use std::{env, fs, path::PathBuf};
 
 const PROTOS: &[&str] = &[
     "duban/registry/v1/org.proto",
+    "duban/registry/v1/items.proto",
     "duban/registry/v1/registry_service.proto",
     "duban/assignment/v1/assignment_service.proto",
     "duban/appraisal/v1/appraisal_service.proto",

@@ -31,8 +31,7 @@ mod error_code;
 pub use error_code::ErrorCode;
 
 /// Every Duban contract plus its imports, encoded, for `grpc.reflection.v1`.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/duban_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/duban_descriptor.bin"));
 
 /// The fully qualified gRPC service names, one per port.
 pub mod service_names {

@@ -42,14 +42,9 @@ impl TestApp {
         settings.server.shutdown_grace_secs = 5;
         settings.dev_clock = true;
         settings.database.url = Some(SecretString::from(db.url.clone()));
-        let running = app::start(
-            &settings,
-            db.pool.clone(),
-            &ServiceKind::ALL,
-            CancellationToken::new(),
-        )
-        .await
-        .expect("starting the suite");
+        let running = app::start(&settings, db.pool.clone(), &ServiceKind::ALL, CancellationToken::new())
+            .await
+            .expect("starting the suite");
         let admin_token = issue_token(&db, "admin", &[Role::Admin], &[], None).await;
         let app = TestApp {
             db,
@@ -77,10 +72,7 @@ impl TestApp {
 
     /// A registry client presenting `token`.
     pub async fn registry(&self, token: &str) -> Registry {
-        RegistryServiceClient::with_interceptor(
-            self.channel(ServiceKind::Registry).await,
-            Bearer::new(token).unwrap(),
-        )
+        RegistryServiceClient::with_interceptor(self.channel(ServiceKind::Registry).await, Bearer::new(token).unwrap())
     }
 
     pub async fn admin(&self) -> Registry {
@@ -127,6 +119,26 @@ impl TestApp {
             assert!(!page.next_page_token.is_empty(), "no unit {code}");
             token = page.next_page_token;
         }
+    }
+
+    /// The person with `code`, read as admin.
+    pub async fn person_by_code(&self, code: &str) -> pb::Person {
+        let people = self
+            .admin()
+            .await
+            .list_people(pb::ListPeopleRequest {
+                page_size: 500,
+                include_inactive: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .people;
+        people
+            .into_iter()
+            .find(|p| p.code == code)
+            .unwrap_or_else(|| panic!("no person {code}"))
     }
 
     async fn wait_until_serving(&self) {

@@ -21,9 +21,7 @@ fn reason(status: &tonic::Status) -> String {
 
 fn zh(status: &tonic::Status) -> String {
     let details = status.get_error_details();
-    let m = details
-        .localized_message()
-        .expect("a zh-CN LocalizedMessage");
+    let m = details.localized_message().expect("a zh-CN LocalizedMessage");
     assert_eq!(m.locale, "zh-CN");
     m.message.clone()
 }
@@ -75,14 +73,8 @@ async fn every_port_serves_health_and_reflection_without_a_token() {
             panic!("unexpected reflection answer");
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-        assert!(
-            names.contains(&kind.grpc_name().to_owned()),
-            "{kind:?}: {names:?}"
-        );
-        assert!(
-            names.contains(&"grpc.health.v1.Health".to_owned()),
-            "{names:?}"
-        );
+        assert!(names.contains(&kind.grpc_name().to_owned()), "{kind:?}: {names:?}");
+        assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
 
         // The registry's contract is fully described by reflection.
         if kind == ServiceKind::Registry {
@@ -158,26 +150,16 @@ async fn every_authentication_failure_is_unauthenticated() {
     let channel = app.channel(ServiceKind::Registry).await;
     let call_with = async |header: Option<&str>| {
         let header = header.map(|h| h.parse::<tonic::metadata::MetadataValue<_>>().unwrap());
-        let mut client = RegistryServiceClient::with_interceptor(
-            channel.clone(),
-            move |mut req: tonic::Request<()>| {
-                if let Some(h) = &header {
-                    req.metadata_mut().insert("authorization", h.clone());
-                }
-                Ok(req)
-            },
-        );
+        let mut client = RegistryServiceClient::with_interceptor(channel.clone(), move |mut req: tonic::Request<()>| {
+            if let Some(h) = &header {
+                req.metadata_mut().insert("authorization", h.clone());
+            }
+            Ok(req)
+        });
         client.list_units(pb::ListUnitsRequest::default()).await
     };
 
-    let expired = issue_token(
-        &app.db,
-        "old",
-        &[Role::Admin],
-        &[],
-        Some(chrono::Duration::minutes(-1)),
-    )
-    .await;
+    let expired = issue_token(&app.db, "old", &[Role::Admin], &[], Some(chrono::Duration::minutes(-1))).await;
     let revoked = issue_token(&app.db, "gone", &[Role::Admin], &[], None).await;
     let tokens = TokenStore::new(app.db.pool.clone());
     let revoked_id = tokens
@@ -260,11 +242,7 @@ async fn roles_act_only_inside_their_scope() {
         .unwrap()
         .into_inner();
     assert_eq!(
-        listed
-            .units
-            .iter()
-            .map(|u| u.code.as_str())
-            .collect::<Vec<_>>(),
+        listed.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(),
         ["jczy-lat"]
     );
     let err = client
@@ -288,12 +266,7 @@ async fn roles_act_only_inside_their_scope() {
     let created = client
         .create_unit(pb::CreateUnitRequest {
             request_id: rid(),
-            unit: Some(new_unit(
-                "jcq-lat",
-                "江城法院立案庭",
-                pb::UnitKind::Department,
-                &jcq.id,
-            )),
+            unit: Some(new_unit("jcq-lat", "江城法院立案庭", pb::UnitKind::Department, &jcq.id)),
         })
         .await
         .unwrap()
@@ -302,12 +275,7 @@ async fn roles_act_only_inside_their_scope() {
     let err = client
         .create_unit(pb::CreateUnitRequest {
             request_id: rid(),
-            unit: Some(new_unit(
-                "jczy-new",
-                "新部门",
-                pb::UnitKind::Department,
-                &court.id,
-            )),
+            unit: Some(new_unit("jczy-new", "新部门", pb::UnitKind::Department, &court.id)),
         })
         .await
         .unwrap_err();
@@ -467,17 +435,9 @@ async fn a_retry_with_the_same_request_id_returns_the_first_result_and_writes_no
         request_id: "create-court-1".into(),
         unit: Some(new_unit("c1", "示范法院", pb::UnitKind::Court, "")),
     };
-    let first = client
-        .create_unit(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = client.create_unit(request.clone()).await.unwrap().into_inner();
     let before = counts(&app.db.pool).await;
-    let second = client
-        .create_unit(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let second = client.create_unit(request.clone()).await.unwrap().into_inner();
     assert_eq!(first, second);
     assert_eq!(counts(&app.db.pool).await, before);
 
@@ -490,9 +450,9 @@ async fn a_retry_with_the_same_request_id_returns_the_first_result_and_writes_no
     for _ in 0..8 {
         let mut c = client.clone();
         let r = request.clone();
-        calls.push(tokio::spawn(async move {
-            c.create_unit(r).await.map(|r| r.into_inner())
-        }));
+        calls.push(tokio::spawn(
+            async move { c.create_unit(r).await.map(|r| r.into_inner()) },
+        ));
     }
     let mut ids = std::collections::HashSet::new();
     for call in calls {
@@ -623,9 +583,7 @@ async fn audit_verify_catches_a_deleted_record_and_a_deleted_tail() {
         .execute(&app.db.pool)
         .await
         .unwrap();
-    assert!(
-        matches!(audit::verify(&app.db.pool).await.unwrap(), Verdict::Broken { seq, .. } if seq == n)
-    );
+    assert!(matches!(audit::verify(&app.db.pool).await.unwrap(), Verdict::Broken { seq, .. } if seq == n));
     sqlx::query("DELETE FROM platform.audit_log WHERE seq = 7")
         .execute(&app.db.pool)
         .await
@@ -700,11 +658,7 @@ async fn officers_change_with_history_and_leaders_supervise_units() {
         .await
         .unwrap()
         .into_inner();
-    let names: Vec<&str> = xs_now
-        .supervising_leaders
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect();
+    let names: Vec<&str> = xs_now.supervising_leaders.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["刘慧敏", "孙立军"]);
     let err = client
         .set_supervised_units(pb::SetSupervisedUnitsRequest {

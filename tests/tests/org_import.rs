@@ -19,12 +19,7 @@ async fn snapshot(pool: &sqlx::PgPool) -> Vec<i64> {
         "SELECT count(*) FROM platform.audit_log",
         "SELECT coalesce(sum(version), 0)::bigint FROM registry.units",
     ] {
-        out.push(
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-        );
+        out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap());
     }
     out
 }
@@ -117,10 +112,7 @@ roles = ["chief"]
     let details = err.get_error_details();
     let violations = &details.bad_request().unwrap().field_violations;
     let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-    assert_eq!(
-        fields,
-        ["units[1].parent", "people[0].email", "people[0].roles[0]"]
-    );
+    assert_eq!(fields, ["units[1].parent", "people[0].email", "people[0].roles[0]"]);
     assert!(
         violations[0].description.starts_with("line 8:"),
         "{}",
@@ -140,11 +132,7 @@ roles = ["chief"]
     let err = app
         .admin()
         .await
-        .import_org_directory(import(
-            "[[units]]\ncode = \"x\"\nname = \n",
-            "syntax",
-            false,
-        ))
+        .import_org_directory(import("[[units]]\ncode = \"x\"\nname = \n", "syntax", false))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);

@@ -23,9 +23,7 @@ struct Pki {
 fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Duban test CA");
+    ca_params.distinguished_name.push(DnType::CommonName, "Duban test CA");
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_key = KeyPair::generate().unwrap();
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
@@ -46,10 +44,7 @@ fn pki() -> Pki {
 }
 
 async fn list_units(endpoint: Endpoint, token: &str) -> Result<pb::ListUnitsResponse, String> {
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    let channel = endpoint.connect().await.map_err(|e| format!("connect: {e}"))?;
     let mut client = RegistryServiceClient::with_interceptor(channel, Bearer::new(token).unwrap());
     client
         .list_units(pb::ListUnitsRequest::default())

@@ -3,6 +3,8 @@
 //! out by hand.
 
 pub mod access;
+pub mod item;
+pub mod ledger;
 pub mod org;
 pub mod role;
 pub mod validation;

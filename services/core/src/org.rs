@@ -59,11 +59,7 @@ impl UnitKind {
 /// letters, digits, `-`, `_` or `.`, so that it survives Excel, the OA and URLs.
 pub fn check_code(field: &str, code: &str, violations: &mut Violations) {
     if code.is_empty() || code.len() > 64 {
-        violations.add(
-            field,
-            "must be 1 to 64 characters",
-            "编码长度须为1至64个字符",
-        );
+        violations.add(field, "must be 1 to 64 characters", "编码长度须为1至64个字符");
     } else if !code
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -82,11 +78,7 @@ pub fn check_name(field: &str, name: &str, violations: &mut Violations) {
     if trimmed.is_empty() {
         violations.add(field, "must not be empty", "名称不能为空");
     } else if trimmed.chars().count() > 100 {
-        violations.add(
-            field,
-            "must be at most 100 characters",
-            "名称不能超过100个字",
-        );
+        violations.add(field, "must be at most 100 characters", "名称不能超过100个字");
     }
 }
 

@@ -44,6 +44,12 @@ impl Role {
         }
     }
 
+    /// Heads and liaisons act for their own unit; every other role acts for
+    /// the court (or courts) in its scope.
+    pub fn is_unit_bound(self) -> bool {
+        matches!(self, Role::UnitHead | Role::UnitLiaison)
+    }
+
     /// The office's own name for the role.
     pub fn label_zh(self) -> &'static str {
         match self {

@@ -18,12 +18,7 @@ impl Violations {
         Self::default()
     }
 
-    pub fn add(
-        &mut self,
-        field: impl Into<String>,
-        reason: impl Into<String>,
-        reason_zh: impl Into<String>,
-    ) {
+    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>, reason_zh: impl Into<String>) {
         self.0.push(FieldViolation {
             field: field.into(),
             reason: reason.into(),

@@ -9,7 +9,8 @@ use duban_platform::configuration::Settings;
 use duban_platform::server::{self, Health};
 use duban_proto::service_names;
 use duban_registry::grpc::RegistryGrpc;
-use duban_registry::service::OrgService;
+use duban_registry::items::service::ItemService;
+use duban_registry::org::service::OrgService;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -140,7 +141,7 @@ pub async fn start(
             .await
             .with_context(|| format!("binding the {} service to {listen}", kind.label()))?;
         addrs.push((kind, listener.local_addr()?));
-        let routes = routes_for(kind, &health, &pool, &clock)?;
+        let routes = routes_for(kind, &health, &pool, &clock, settings.court_tz())?;
         tasks.spawn(server::serve(
             listener,
             routes,
@@ -150,13 +151,7 @@ pub async fn start(
             grace,
         ));
     }
-    tasks.spawn(prepare_then_watch(
-        pool,
-        clock.clone(),
-        health,
-        names,
-        shutdown.clone(),
-    ));
+    tasks.spawn(prepare_then_watch(pool, clock.clone(), health, names, shutdown.clone()));
     Ok(Running {
         addrs,
         clock,
@@ -170,6 +165,7 @@ fn routes_for(
     health: &Health,
     pool: &PgPool,
     clock: &Clock,
+    tz: chrono_tz::Tz,
 ) -> anyhow::Result<Routes> {
     Ok(match kind {
         ServiceKind::Registry => {
@@ -177,12 +173,13 @@ fn routes_for(
             if clock.is_shared() {
                 names.push(service_names::DEV_CLOCK);
             }
-            let mut routes = server::base_routes(health, &names)?.add_service(
-                RegistryGrpc::new(OrgService::new(pool.clone(), clock.clone())).into_server(),
+            let registry = RegistryGrpc::new(
+                OrgService::new(pool.clone(), clock.clone()),
+                ItemService::new(pool.clone(), clock.clone(), tz),
             );
+            let mut routes = server::base_routes(health, &names)?.add_service(registry.into_server());
             if clock.is_shared() {
-                routes = routes
-                    .add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
+                routes = routes.add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
             }
             routes
         }
@@ -211,10 +208,7 @@ async fn prepare_then_watch(
         match attempt.await {
             Ok(()) => break,
             Err(e) => {
-                tracing::warn!(
-                    error = format!("{e:#}"),
-                    "database not ready; retrying in 2 s"
-                );
+                tracing::warn!(error = format!("{e:#}"), "database not ready; retrying in 2 s");
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(Duration::from_secs(2)) => {}

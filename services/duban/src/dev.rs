@@ -12,7 +12,7 @@ use duban_platform::db;
 use duban_platform::pg_cluster::PrivateCluster;
 use duban_platform::server::cancel_on_signal;
 use duban_proto::registry::v1 as pb;
-use duban_registry::service::OrgService;
+use duban_registry::org::service::OrgService;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
@@ -68,15 +68,9 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     for (kind, addr) in &running.addrs {
         println!("  {:<11} {}  {}", kind.label(), addr, kind.grpc_name());
     }
-    println!(
-        "Admin token (also in {}):",
-        data_dir.join("admin.token").display()
-    );
+    println!("Admin token (also in {}):", data_dir.join("admin.token").display());
     println!("  {admin_secret}");
-    println!(
-        "Try: cargo run -q -- org units --data-dir {}",
-        data_dir.display()
-    );
+    println!("Try: cargo run -q -- org units --data-dir {}", data_dir.display());
     tokio::spawn(cancel_on_signal(shutdown));
     let result = running.wait().await;
     if let Some(c) = cluster {

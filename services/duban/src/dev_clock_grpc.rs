@@ -79,18 +79,12 @@ impl DevClockGrpc {
 
 #[tonic::async_trait]
 impl DevClockService for DevClockGrpc {
-    async fn get_time(
-        &self,
-        request: Request<pb::GetTimeRequest>,
-    ) -> Result<Response<pb::ClockState>, Status> {
+    async fn get_time(&self, request: Request<pb::GetTimeRequest>) -> Result<Response<pb::ClockState>, Status> {
         principal(&request)?;
         Ok(Response::new(state(self.clock.state().await?)))
     }
 
-    async fn set_time(
-        &self,
-        request: Request<pb::SetTimeRequest>,
-    ) -> Result<Response<pb::ClockState>, Status> {
+    async fn set_time(&self, request: Request<pb::SetTimeRequest>) -> Result<Response<pb::ClockState>, Status> {
         let req = request.get_ref();
         let time = req
             .time
@@ -110,18 +104,12 @@ impl DevClockService for DevClockGrpc {
         Ok(Response::new(out))
     }
 
-    async fn advance(
-        &self,
-        request: Request<pb::AdvanceRequest>,
-    ) -> Result<Response<pb::ClockState>, Status> {
+    async fn advance(&self, request: Request<pb::AdvanceRequest>) -> Result<Response<pb::ClockState>, Status> {
         let req = request.get_ref();
         let by = req
             .by
             .as_ref()
-            .map(|d| {
-                chrono::Duration::seconds(d.seconds)
-                    + chrono::Duration::nanoseconds(i64::from(d.nanos))
-            })
+            .map(|d| chrono::Duration::seconds(d.seconds) + chrono::Duration::nanoseconds(i64::from(d.nanos)))
             .ok_or_else(|| Error::invalid("by", "is required", "须指定调整幅度"))?;
         let request_id = req.request_id.clone();
         let out = self

@@ -95,10 +95,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    let data_dir = cli
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| settings.data_dir.clone());
+    let data_dir = cli.data_dir.clone().unwrap_or_else(|| settings.data_dir.clone());
     match cli.command {
         Command::Dev { demo, system_clock } => {
             dev::run(

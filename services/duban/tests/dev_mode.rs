@@ -74,11 +74,7 @@ async fn start(data_dir: &Path, demo: bool) -> Dev {
 
 async fn stop(mut dev: Dev) {
     let pid = dev.child.id().unwrap().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
     assert!(status.success());
     let exit = tokio::time::timeout(Duration::from_secs(60), dev.child.wait())
         .await
@@ -118,9 +114,7 @@ async fn dev_mode_keeps_its_data_across_a_restart() {
     assert_eq!(first.len(), 16);
     assert!(first.iter().any(|u| u.name == "江川市中级人民法院"));
     assert_eq!(
-        std::fs::read_to_string(dir.join("admin.token"))
-            .unwrap()
-            .trim(),
+        std::fs::read_to_string(dir.join("admin.token")).unwrap().trim(),
         dev.token
     );
     let token = dev.token.clone();
@@ -131,8 +125,7 @@ async fn dev_mode_keeps_its_data_across_a_restart() {
         .connect()
         .await
         .unwrap();
-    let mut client =
-        RegistryServiceClient::with_interceptor(channel, duban::cli::Bearer::new(&token).unwrap());
+    let mut client = RegistryServiceClient::with_interceptor(channel, duban::cli::Bearer::new(&token).unwrap());
     let court = first.iter().find(|u| u.code == "jczy").unwrap();
     client
         .create_unit(pb::CreateUnitRequest {
@@ -153,11 +146,7 @@ async fn dev_mode_keeps_its_data_across_a_restart() {
     assert_eq!(dev.token, token, "the admin token is reused");
     let again = units(&dev).await;
     assert_eq!(again.len(), 17);
-    assert!(
-        again
-            .iter()
-            .any(|u| u.code == "jczy-new" && u.name == "新设部门")
-    );
+    assert!(again.iter().any(|u| u.code == "jczy-new" && u.name == "新设部门"));
     stop(dev).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -110,9 +110,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verdict> {
     if head_seq != last || head_hash != previous {
         return Ok(Verdict::Broken {
             seq: last + 1,
-            reason: format!(
-                "the chain head says {head_seq} records, {last} are present (newest deleted)"
-            ),
+            reason: format!("the chain head says {head_seq} records, {last} are present (newest deleted)"),
         });
     }
     Ok(Verdict::Intact { records: last })

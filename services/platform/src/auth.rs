@@ -104,11 +104,7 @@ impl TokenStore {
     /// never stored.
     pub async fn create(&self, new: &NewToken) -> Result<(TokenInfo, String)> {
         if new.principal.trim().is_empty() {
-            return Err(Error::invalid(
-                "principal",
-                "must not be empty",
-                "令牌持有人不能为空",
-            ));
+            return Err(Error::invalid("principal", "must not be empty", "令牌持有人不能为空"));
         }
         if new.roles.is_empty() {
             return Err(Error::invalid(
@@ -118,11 +114,7 @@ impl TokenStore {
             ));
         }
         let id = Uuid::new_v4();
-        let secret = format!(
-            "{TOKEN_PREFIX}{}{}",
-            Uuid::new_v4().simple(),
-            Uuid::new_v4().simple()
-        );
+        let secret = format!("{TOKEN_PREFIX}{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         let roles: Vec<String> = new.roles.iter().map(|r| r.code().to_owned()).collect();
         let info: TokenInfo = sqlx::query_as(
             "INSERT INTO platform.tokens (id, secret_hash, principal, person_id, roles, unit_scope, description, expires_at) \
@@ -155,12 +147,10 @@ impl TokenStore {
     /// Revokes a token; revoking twice is not an error. Returns false when no
     /// such token exists.
     pub async fn revoke(&self, id: Uuid) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE platform.tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query("UPDATE platform.tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -169,13 +159,10 @@ impl TokenStore {
     /// time must not lock anyone out or let a dead token live.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal> {
         let header = header.ok_or(Error::Unauthenticated("missing authorization header"))?;
-        let secret =
-            header
-                .strip_prefix("Bearer ")
-                .map(str::trim)
-                .ok_or(Error::Unauthenticated(
-                    "authorization is not a Bearer token",
-                ))?;
+        let secret = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .ok_or(Error::Unauthenticated("authorization is not a Bearer token"))?;
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() != TOKEN_PREFIX.len() + 64 {
             return Err(Error::Unauthenticated("malformed token"));
         }
@@ -194,10 +181,7 @@ impl TokenStore {
         if expired {
             return Err(Error::Unauthenticated("token expired"));
         }
-        let roles = roles
-            .iter()
-            .filter_map(|r| r.parse::<Role>().ok())
-            .collect();
+        let roles = roles.iter().filter_map(|r| r.parse::<Role>().ok()).collect();
         Ok(Principal {
             token_id,
             name,
@@ -253,10 +237,7 @@ pub struct AuthService<S> {
 
 impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {

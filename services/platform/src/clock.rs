@@ -26,9 +26,7 @@ impl Clock {
     /// The shared clock. Enabling it is logged loudly: it must never happen in
     /// production. Call [`Clock::ensure_ready`] once the schema exists.
     pub fn shared(pool: PgPool) -> Self {
-        tracing::warn!(
-            "dev clock enabled: time comes from platform.dev_clock, not the system clock"
-        );
+        tracing::warn!("dev clock enabled: time comes from platform.dev_clock, not the system clock");
         Clock::Shared(pool)
     }
 
@@ -66,12 +64,7 @@ impl Clock {
 
     /// Sets the shared clock, inside the caller's transaction; fails on the
     /// system clock.
-    pub async fn set(
-        &self,
-        conn: &mut PgConnection,
-        to: DateTime<Utc>,
-        frozen: bool,
-    ) -> Result<ClockState> {
+    pub async fn set(&self, conn: &mut PgConnection, to: DateTime<Utc>, frozen: bool) -> Result<ClockState> {
         self.shared_pool()?;
         sqlx::query(
             "UPDATE platform.dev_clock SET base_virtual = $1, base_real = clock_timestamp(), frozen = $2 WHERE id = 1",
@@ -84,17 +77,9 @@ impl Clock {
     }
 
     /// Moves the shared clock forward by `by`, inside the caller's transaction.
-    pub async fn advance(
-        &self,
-        conn: &mut PgConnection,
-        by: chrono::Duration,
-    ) -> Result<ClockState> {
+    pub async fn advance(&self, conn: &mut PgConnection, by: chrono::Duration) -> Result<ClockState> {
         if by < chrono::Duration::zero() {
-            return Err(Error::invalid(
-                "by",
-                "must not be negative",
-                "时间只能向前调整",
-            ));
+            return Err(Error::invalid("by", "must not be negative", "时间只能向前调整"));
         }
         self.shared_pool()?;
         let micros = by

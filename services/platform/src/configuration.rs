@@ -135,13 +135,8 @@ impl Settings {
             .or_else(|| std::env::var_os("DUBAN_CONFIG").map(PathBuf::from));
         let mut builder = config::Config::builder();
         if let Some(path) = &file {
-            anyhow::ensure!(
-                path.exists(),
-                "config file {} does not exist",
-                path.display()
-            );
-            builder = builder
-                .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
         }
         builder = builder.add_source(
             config::Environment::with_prefix("DUBAN")
@@ -166,12 +161,10 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        self.court.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
-            anyhow::anyhow!(
-                "court.timezone `{}` is not an IANA time zone",
-                self.court.timezone
-            )
-        })?;
+        self.court
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| anyhow::anyhow!("court.timezone `{}` is not an IANA time zone", self.court.timezone))?;
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "auto" | "json" | "pretty"),
             "log.format must be auto, json or pretty"
@@ -182,6 +175,11 @@ impl Settings {
     /// The effective configuration as TOML, secrets hidden.
     pub fn to_display_toml(&self) -> String {
         toml_display(self)
+    }
+
+    /// The court's time zone (validated on load).
+    pub fn court_tz(&self) -> chrono_tz::Tz {
+        self.court.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
     pub fn database_url(&self) -> Option<&str> {

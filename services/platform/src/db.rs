@@ -32,18 +32,12 @@ pub fn pool_for_url(url: &str, settings: &DatabaseSettings) -> anyhow::Result<Pg
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .context("running database migrations")?;
+    MIGRATOR.run(pool).await.context("running database migrations")?;
     Ok(())
 }
 
 /// Whether the database answers right now.
 pub async fn is_reachable(pool: &PgPool) -> bool {
     let probe = sqlx::query("SELECT 1").execute(pool);
-    matches!(
-        tokio::time::timeout(Duration::from_secs(3), probe).await,
-        Ok(Ok(_))
-    )
+    matches!(tokio::time::timeout(Duration::from_secs(3), probe).await, Ok(Ok(_)))
 }

@@ -5,11 +5,15 @@
 use duban_core::{Violations, access::Denied};
 use duban_proto::ErrorCode;
 use std::collections::HashMap;
-use tonic_types::{
-    BadRequest, ErrorDetail, ErrorInfo, FieldViolation, LocalizedMessage, StatusExt,
-};
+use tonic_types::{BadRequest, ErrorDetail, ErrorInfo, FieldViolation, LocalizedMessage, StatusExt};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Violations named in the top-level messages; the rest are in the details.
+const SUMMARISED: usize = 3;
+/// Violations carried in the details: error details travel in a header,
+/// which peers cap at a few tens of kilobytes.
+const DETAILED: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -86,9 +90,15 @@ impl Error {
             Error::InvalidArgument(v) => {
                 let parts: Vec<String> =
                     v.0.iter()
+                        .take(SUMMARISED)
                         .map(|f| format!("{}:{}", f.field, f.reason_zh))
                         .collect();
-                format!("请求内容有误:{}", parts.join(";"))
+                let more = if v.0.len() > SUMMARISED {
+                    format!("等共{}处", v.0.len())
+                } else {
+                    String::new()
+                };
+                format!("请求内容有误:{}{more}", parts.join(";"))
             }
             Error::NotFound { kind_zh, id, .. } => format!("未找到{kind_zh}({id})"),
             Error::AlreadyExists { what_zh, .. } => format!("{what_zh}已存在"),
@@ -109,9 +119,15 @@ impl Error {
             Error::InvalidArgument(v) => {
                 let parts: Vec<String> =
                     v.0.iter()
+                        .take(SUMMARISED)
                         .map(|f| format!("{}: {}", f.field, f.reason))
                         .collect();
-                format!("invalid argument: {}", parts.join("; "))
+                let more = if v.0.len() > SUMMARISED {
+                    format!(" (and {} more)", v.0.len() - SUMMARISED)
+                } else {
+                    String::new()
+                };
+                format!("invalid argument: {}{more}", parts.join("; "))
             }
             Error::Unavailable(_) => "database unavailable".into(),
             Error::Internal(_) => "internal error".into(),
@@ -152,9 +168,7 @@ impl From<sqlx::Error> for Error {
                     "引用的记录不存在或仍被引用",
                 ),
                 // admin_shutdown, cannot_connect_now, connection_exception class
-                Some(code) if code.starts_with("08") || code.starts_with("57P") => {
-                    Error::Unavailable(err.to_string())
-                }
+                Some(code) if code.starts_with("08") || code.starts_with("57P") => Error::Unavailable(err.to_string()),
                 _ => Error::Internal(err.into()),
             },
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
@@ -174,23 +188,28 @@ impl From<Error> for tonic::Status {
         }
         let code = err.code();
         let mut details: Vec<ErrorDetail> = vec![
-            ErrorInfo::new(
-                code.as_str(),
-                ErrorCode::DOMAIN,
-                HashMap::<String, String>::new(),
-            )
-            .into(),
+            ErrorInfo::new(code.as_str(), ErrorCode::DOMAIN, HashMap::<String, String>::new()).into(),
             LocalizedMessage::new("zh-CN", err.message_zh()).into(),
         ];
         if let Error::InvalidArgument(v) = &err {
-            let violations: Vec<FieldViolation> = v
-                .0
-                .iter()
-                .map(|f| FieldViolation {
-                    localized_message: Some(LocalizedMessage::new("zh-CN", f.reason_zh.clone())),
-                    ..FieldViolation::new(f.field.clone(), f.reason.clone())
-                })
-                .collect();
+            let mut violations: Vec<FieldViolation> =
+                v.0.iter()
+                    .take(DETAILED)
+                    .map(|f| FieldViolation {
+                        localized_message: Some(LocalizedMessage::new("zh-CN", f.reason_zh.clone())),
+                        ..FieldViolation::new(f.field.clone(), f.reason.clone())
+                    })
+                    .collect();
+            if v.0.len() > DETAILED {
+                let rest = v.0.len() - DETAILED;
+                violations.push(FieldViolation {
+                    localized_message: Some(LocalizedMessage::new(
+                        "zh-CN",
+                        format!("另有{rest}处错误未列出,请改正后重试"),
+                    )),
+                    ..FieldViolation::new("…", format!("{rest} more problems not listed"))
+                });
+            }
             details.push(BadRequest::new(violations).into());
         }
         tonic::Status::with_error_details_vec(code.grpc_code(), err.message_en(), details)

@@ -65,13 +65,7 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::invalid(
-                "cursor",
-                "is not a cursor returned by this service",
-                "游标无效",
-            )
-        };
+        let bad = || Error::invalid("cursor", "is not a cursor returned by this service", "游标无效");
         let (xid, id) = s.split_once('.').ok_or_else(bad)?;
         Ok(Cursor {
             xid: xid.parse().map_err(|_| bad())?,
@@ -99,12 +93,7 @@ pub struct Event {
 
 /// Up to `limit` settled events after `after`, optionally only those touching
 /// one of `units`.
-pub async fn read_after(
-    pool: &PgPool,
-    after: Cursor,
-    limit: i64,
-    units: Option<&[Uuid]>,
-) -> Result<Vec<Event>> {
+pub async fn read_after(pool: &PgPool, after: Cursor, limit: i64, units: Option<&[Uuid]>) -> Result<Vec<Event>> {
     let mut events: Vec<Event> = sqlx::query_as(
         "SELECT id, xid::text AS xid, occurred_at, service, event_type, subject_kind, subject_id, \
                 unit_ids, payload, principal, request_id \
@@ -122,10 +111,7 @@ pub async fn read_after(
     .await?;
     for e in &mut events {
         e.cursor = Cursor {
-            xid: e
-                .xid
-                .parse()
-                .map_err(|_| anyhow::anyhow!("bad xid8 {}", e.xid))?,
+            xid: e.xid.parse().map_err(|_| anyhow::anyhow!("bad xid8 {}", e.xid))?,
             id: e.id,
         };
     }

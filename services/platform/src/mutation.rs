@@ -131,14 +131,12 @@ where
         )
         .await?;
     }
-    sqlx::query(
-        "UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2",
-    )
-    .bind(&ctx.principal.name)
-    .bind(&ctx.request_id)
-    .bind(response.encode_to_vec())
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2")
+        .bind(&ctx.principal.name)
+        .bind(&ctx.request_id)
+        .bind(response.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(response)
 }
@@ -148,13 +146,12 @@ async fn replay<Resp: prost::Message + Default>(
     ctx: &MutationContext,
     fingerprint: &[u8],
 ) -> Result<Resp> {
-    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
-        "SELECT fingerprint, response FROM platform.requests WHERE principal = $1 AND request_id = $2",
-    )
-    .bind(&ctx.principal.name)
-    .bind(&ctx.request_id)
-    .fetch_one(pool)
-    .await?;
+    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT fingerprint, response FROM platform.requests WHERE principal = $1 AND request_id = $2")
+            .bind(&ctx.principal.name)
+            .bind(&ctx.request_id)
+            .fetch_one(pool)
+            .await?;
     if stored_fingerprint != fingerprint {
         return Err(Error::RequestIdReused(ctx.request_id.clone()));
     }

@@ -30,17 +30,22 @@ pub fn decode(token: &str, parts: usize) -> Result<Option<Vec<String>>> {
     if token.is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        Error::invalid(
-            "page_token",
-            "is not a token returned by this list",
-            "分页标记无效",
-        )
-    };
+    let bad = || Error::invalid("page_token", "is not a token returned by this list", "分页标记无效");
     let bytes = hex::decode(token).map_err(|_| bad())?;
     let key: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if key.len() != parts {
         return Err(bad());
     }
     Ok(Some(key))
+}
+
+/// Cuts `limit + 1` fetched rows to a page; returns the next page's token
+/// (empty on the last page), made from the last row kept.
+pub fn cut<T>(rows: &mut Vec<T>, limit: i64, token: impl Fn(&T) -> String) -> String {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(token).unwrap_or_default()
+    } else {
+        String::new()
+    }
 }

@@ -196,11 +196,7 @@ impl PrivateCluster {
 
     fn shell_pg_ctl_stop(&self, mode: &str) -> String {
         let ctl = self.bindir.join("pg_ctl");
-        let cmd = format!(
-            "'{}' stop -m {mode} -D '{}'",
-            ctl.display(),
-            self.data_dir().display()
-        );
+        let cmd = format!("'{}' stop -m {mode} -D '{}'", ctl.display(), self.data_dir().display());
         if self.as_postgres_user {
             format!("runuser -u postgres -- {cmd} >/dev/null 2>&1")
         } else {
@@ -216,11 +212,7 @@ impl PrivateCluster {
             .arg(&self.root)
             .status()
             .context("running chown")?;
-        anyhow::ensure!(
-            status.success(),
-            "chown of {} to postgres failed",
-            self.root.display()
-        );
+        anyhow::ensure!(status.success(), "chown of {} to postgres failed", self.root.display());
         let reachable = Command::new("runuser")
             .args(["-u", "postgres", "--", "test", "-w"])
             .arg(&self.root)
@@ -252,22 +244,12 @@ impl PrivateCluster {
             .pg_command("initdb")
             .arg("-D")
             .arg(self.data_dir())
-            .args([
-                "-U",
-                DB_USER,
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--auth=scram-sha-256",
-            ])
+            .args(["-U", DB_USER, "-E", "UTF8", "--locale=C.UTF-8", "--auth=scram-sha-256"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .context("running initdb")?;
         let _ = fs::remove_file(&pwfile);
-        fs::write(
-            &log,
-            [output.stdout.as_slice(), output.stderr.as_slice()].concat(),
-        )?;
+        fs::write(&log, [output.stdout.as_slice(), output.stderr.as_slice()].concat())?;
         if !output.status.success() {
             bail!(
                 "initdb failed (see {}):\n{}",
@@ -280,10 +262,7 @@ impl PrivateCluster {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(
-                self.root.join("password"),
-                fs::Permissions::from_mode(0o600),
-            )?;
+            fs::set_permissions(self.root.join("password"), fs::Permissions::from_mode(0o600))?;
         }
         Ok(())
     }
@@ -352,11 +331,7 @@ impl PrivateCluster {
             }
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         };
-        if run(&format!(
-            "SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"
-        ))?
-        .is_empty()
-        {
+        if run(&format!("SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"))?.is_empty() {
             run(&format!("CREATE DATABASE {DB_NAME}"))?;
         }
         Ok(())
@@ -388,14 +363,8 @@ mod tests {
 
     #[test]
     fn database_replaced() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5/a", "b"),
-            "postgres://u:p@h:5/b"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h:5", "b"),
-            "postgres://u:p@h:5/b"
-        );
+        assert_eq!(with_database("postgres://u:p@h:5/a", "b"), "postgres://u:p@h:5/b");
+        assert_eq!(with_database("postgres://u:p@h:5", "b"), "postgres://u:p@h:5/b");
         assert_eq!(
             with_database("postgres://h/a?sslmode=disable", "b"),
             "postgres://h/b?sslmode=disable"

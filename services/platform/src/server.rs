@@ -32,12 +32,7 @@ impl Health {
 
     /// Reports `names` SERVING while the database answers and NOT_SERVING while
     /// it does not, until `shutdown`; then NOT_SERVING for good.
-    pub async fn watch_database(
-        self,
-        pool: PgPool,
-        names: Vec<&'static str>,
-        shutdown: CancellationToken,
-    ) {
+    pub async fn watch_database(self, pool: PgPool, names: Vec<&'static str>, shutdown: CancellationToken) {
         let mut last: Option<bool> = None;
         loop {
             let up = crate::db::is_reachable(&pool).await;
@@ -64,13 +59,9 @@ impl Health {
             }
         }
         for name in &names {
-            self.reporter
-                .set_service_status(*name, ServingStatus::NotServing)
-                .await;
+            self.reporter.set_service_status(*name, ServingStatus::NotServing).await;
         }
-        self.reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        self.reporter.set_service_status("", ServingStatus::NotServing).await;
     }
 }
 
@@ -90,21 +81,17 @@ pub fn base_routes(health: &Health, service_names: &[&'static str]) -> anyhow::R
         reflection = reflection.with_service_name(*name);
     }
     reflection = reflection.with_service_name("grpc.health.v1.Health");
-    let reflection = reflection
-        .build_v1()
-        .context("building reflection service")?;
+    let reflection = reflection.build_v1().context("building reflection service")?;
     Ok(Routes::new(health.service.clone()).add_service(reflection))
 }
 
 pub fn tls_config(tls: &TlsSettings) -> anyhow::Result<ServerTlsConfig> {
     let cert = std::fs::read(&tls.cert_file)
         .with_context(|| format!("reading TLS certificate {}", tls.cert_file.display()))?;
-    let key = std::fs::read(&tls.key_file)
-        .with_context(|| format!("reading TLS key {}", tls.key_file.display()))?;
+    let key = std::fs::read(&tls.key_file).with_context(|| format!("reading TLS key {}", tls.key_file.display()))?;
     let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
     if let Some(ca) = &tls.client_ca_file {
-        let ca =
-            std::fs::read(ca).with_context(|| format!("reading client CA {}", ca.display()))?;
+        let ca = std::fs::read(ca).with_context(|| format!("reading client CA {}", ca.display()))?;
         config = config.client_ca_root(Certificate::from_pem(ca));
     }
     Ok(config)
@@ -138,10 +125,7 @@ pub async fn serve(
     match tokio::time::timeout(grace, server).await {
         Ok(result) => result.context("gRPC server failed"),
         Err(_) => {
-            tracing::warn!(
-                grace_secs = grace.as_secs(),
-                "in-flight RPCs did not finish in time"
-            );
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight RPCs did not finish in time");
             Ok(())
         }
     }

@@ -1,6 +1,6 @@
 //! Conversions between the registry's model and its protobuf messages.
 
-use crate::model::{OfficerTerm, Person, PersonRef, Post, RoleBinding, Unit};
+use crate::org::model::{OfficerTerm, Person, PersonRef, Post, RoleBinding, Unit};
 use chrono::{DateTime, Utc};
 use duban_core::Role;
 use duban_core::org::UnitKind;
@@ -30,13 +30,7 @@ pub fn version_from_etag(field: &str, etag: &str) -> Result<i64> {
     }
     etag.strip_prefix('v')
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                "is not an etag issued by this service",
-                "版本标记(etag)无效",
-            )
-        })
+        .ok_or_else(|| Error::invalid(field, "is not an etag issued by this service", "版本标记(etag)无效"))
 }
 
 /// Parses a required id field.
@@ -44,8 +38,7 @@ pub fn id(field: &str, value: &str) -> Result<Uuid> {
     if value.is_empty() {
         return Err(Error::invalid(field, "is required", "不能为空"));
     }
-    Uuid::parse_str(value)
-        .map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
+    Uuid::parse_str(value).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
 }
 
 /// Parses an optional id field (empty means none).

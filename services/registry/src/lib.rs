@@ -1,12 +1,10 @@
-//! The registry service: the organisation directory now; sources, items and
-//! the ledger (立项 · 台账) next.
+//! The registry service: the organisation directory (`org`), and sources,
+//! items and the ledger (`items`). `grpc.rs` adapts both to the wire.
 
 pub mod convert;
 pub mod grpc;
-pub mod model;
-pub mod org_file;
-pub mod service;
-pub mod store;
+pub mod items;
+pub mod org;
 
 /// The demo court loaded by `duban dev --demo`: a fictional intermediate
 /// court, its departments and three grassroots courts.

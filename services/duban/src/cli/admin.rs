@@ -82,7 +82,7 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
             for s in &scope {
                 let id = match Uuid::parse_str(s) {
                     Ok(id) => id,
-                    Err(_) => duban_registry::store::unit_id_by_code(pool, s)
+                    Err(_) => duban_registry::org::store::unit_id_by_code(pool, s)
                         .await?
                         .with_context(|| format!("no unit with id or code `{s}`"))?,
                 };
@@ -137,17 +137,11 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                super::print_table(
-                    &["ID", "PRINCIPAL", "ROLES", "SCOPES", "EXPIRES", "REVOKED"],
-                    &rows,
-                );
+                super::print_table(&["ID", "PRINCIPAL", "ROLES", "SCOPES", "EXPIRES", "REVOKED"], &rows);
             }
         }
         TokenCommand::Revoke { id } => {
-            let found = tokens
-                .revoke(id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let found = tokens.revoke(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(found, "no token with id {id}");
             println!("token {id} revoked");
         }
@@ -157,10 +151,7 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
 
 /// Walks the audit chain; exits non-zero naming the first bad record.
 pub async fn audit_verify(pool: &PgPool) -> anyhow::Result<()> {
-    match audit::verify(pool)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
+    match audit::verify(pool).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         Verdict::Intact { records } => {
             println!("audit chain intact: {records} records");
             Ok(())

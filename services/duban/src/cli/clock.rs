@@ -58,18 +58,9 @@ pub async fn run(data_dir: &Path, command: ClockCommand) -> anyhow::Result<()> {
         ClockCommand::Show { client } => {
             let (channel, bearer) = client.channel(data_dir).await?;
             let mut c = DevClockServiceClient::with_interceptor(channel, bearer);
-            print(
-                c.get_time(pb::GetTimeRequest {})
-                    .await
-                    .map_err(rpc_error)?
-                    .into_inner(),
-            );
+            print(c.get_time(pb::GetTimeRequest {}).await.map_err(rpc_error)?.into_inner());
         }
-        ClockCommand::Set {
-            time,
-            frozen,
-            client,
-        } => {
+        ClockCommand::Set { time, frozen, client } => {
             let (channel, bearer) = client.channel(data_dir).await?;
             let mut c = DevClockServiceClient::with_interceptor(channel, bearer);
             let time = prost_types::Timestamp {

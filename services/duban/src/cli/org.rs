@@ -44,10 +44,8 @@ pub async fn run(data_dir: &Path, command: OrgCommand) -> anyhow::Result<()> {
             request_id,
             client,
         } => {
-            let content = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let request_id =
-                request_id.unwrap_or_else(|| content_request_id("org-import", &content));
+            let content = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let request_id = request_id.unwrap_or_else(|| content_request_id("org-import", &content));
             let (channel, bearer) = client.channel(data_dir).await?;
             let mut registry = RegistryServiceClient::with_interceptor(channel, bearer);
             let out = registry
@@ -73,11 +71,7 @@ pub async fn run(data_dir: &Path, command: OrgCommand) -> anyhow::Result<()> {
             } else {
                 println!(
                     "{}单位:新增 {},更新 {};人员:新增 {},更新 {};责任人/联络员变更 {};角色新增 {};分管变更 {}",
-                    if out.dry_run {
-                        "(试运行,未写入)"
-                    } else {
-                        ""
-                    },
+                    if out.dry_run { "(试运行,未写入)" } else { "" },
                     out.units_created,
                     out.units_updated,
                     out.people_created,
@@ -132,10 +126,7 @@ pub async fn run(data_dir: &Path, command: OrgCommand) -> anyhow::Result<()> {
                             u.name.clone(),
                             kind_zh(u.kind).to_owned(),
                             u.head.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-                            u.liaison
-                                .as_ref()
-                                .map(|p| p.name.clone())
-                                .unwrap_or_default(),
+                            u.liaison.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
                             u.supervising_leaders
                                 .iter()
                                 .map(|p| p.name.clone())
@@ -144,10 +135,7 @@ pub async fn run(data_dir: &Path, command: OrgCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                print_table(
-                    &["编码", "单位", "类型", "责任人", "联络员", "分管领导"],
-                    &rows,
-                );
+                print_table(&["编码", "单位", "类型", "责任人", "联络员", "分管领导"], &rows);
             }
         }
         OrgCommand::People { unit, client } => {
@@ -181,14 +169,7 @@ pub async fn run(data_dir: &Path, command: OrgCommand) -> anyhow::Result<()> {
             } else {
                 let rows: Vec<Vec<String>> = people
                     .iter()
-                    .map(|p| {
-                        vec![
-                            p.code.clone(),
-                            p.name.clone(),
-                            p.title.clone(),
-                            p.email.clone(),
-                        ]
-                    })
+                    .map(|p| vec![p.code.clone(), p.name.clone(), p.title.clone(), p.email.clone()])
                     .collect();
                 print_table(&["编码", "姓名", "职务", "电子邮箱"], &rows);
             }

@@ -3,9 +3,9 @@
 //! announced); SQL stays in `store`.
 
 use crate::convert::{self, id, optional_id, version_from_etag};
-use crate::model::{Person, PersonFields, Post, RoleBinding, Unit, UnitFields};
-use crate::org_file::{self, Existing, OrgFile};
-use crate::store::{self, BindingFilter, PersonFilter, UnitFilter};
+use crate::org::file::{self as org_file, Existing, OrgFile};
+use crate::org::model::{Person, PersonFields, Post, RoleBinding, Unit, UnitFields};
+use crate::org::store::{self, BindingFilter, PersonFilter, UnitFilter};
 use duban_core::access::Action;
 use duban_core::org::{UnitKind, check_code, check_email, check_name};
 use duban_core::{Role, Violations};
@@ -41,11 +41,7 @@ fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
 /// The subtrees a principal may read; `None` for everything (admin).
 fn read_scope(p: &Principal) -> Result<Option<Vec<Uuid>>> {
     p.authorize_role(Action::ReadDirectory)?;
-    Ok(if p.is_admin() {
-        None
-    } else {
-        Some(p.unit_scope.clone())
-    })
+    Ok(if p.is_admin() { None } else { Some(p.unit_scope.clone()) })
 }
 
 fn check_unit_fields(prefix: &str, f: &UnitFields, v: &mut Violations) {
@@ -112,11 +108,7 @@ impl OrgService {
         Ok(convert::unit(&unit))
     }
 
-    pub async fn list_units(
-        &self,
-        p: &Principal,
-        req: &pb::ListUnitsRequest,
-    ) -> Result<pb::ListUnitsResponse> {
+    pub async fn list_units(&self, p: &Principal, req: &pb::ListUnitsRequest) -> Result<pb::ListUnitsResponse> {
         let filter = UnitFilter {
             parent_id: optional_id("parent_id", &req.parent_id)?,
             subtree_of: optional_id("subtree_of", &req.subtree_of)?,
@@ -134,8 +126,8 @@ impl OrgService {
             )),
             None => None,
         };
-        let units = store::list_units(&self.pool, &filter, after, limit + 1).await?;
-        let (units, next) = split_page(units, limit, |u| {
+        let mut units = store::list_units(&self.pool, &filter, after, limit + 1).await?;
+        let next = page::cut(&mut units, limit, |u| {
             page::encode(&[&u.sort_order.to_string(), &u.id.to_string()])
         });
         Ok(pb::ListUnitsResponse {
@@ -144,11 +136,7 @@ impl OrgService {
         })
     }
 
-    pub async fn create_unit(
-        &self,
-        p: &Principal,
-        req: &pb::CreateUnitRequest,
-    ) -> Result<pb::Unit> {
+    pub async fn create_unit(&self, p: &Principal, req: &pb::CreateUnitRequest) -> Result<pb::Unit> {
         let input = req.unit.clone().unwrap_or_default();
         let mut v = Violations::new();
         let kind = convert::unit_kind_from(input.kind);
@@ -168,77 +156,56 @@ impl OrgService {
         check_unit_fields("unit", &fields, &mut v);
         v.into_result().map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(
-            &self.pool,
-            &ctx,
-            "CreateUnit",
-            req,
-            async |conn: &mut PgConnection| {
-                let (unit, change) =
-                    insert_unit(conn, p, &fields, ctx.now, "unit.parent_id").await?;
-                Ok((convert::unit(&unit), vec![change]))
-            },
-        )
+        mutate(&self.pool, &ctx, "CreateUnit", req, async |conn: &mut PgConnection| {
+            let (unit, change) = insert_unit(conn, p, &fields, ctx.now, "unit.parent_id").await?;
+            Ok((convert::unit(&unit), vec![change]))
+        })
         .await
     }
 
-    pub async fn update_unit(
-        &self,
-        p: &Principal,
-        req: &pb::UpdateUnitRequest,
-    ) -> Result<pb::Unit> {
+    pub async fn update_unit(&self, p: &Principal, req: &pb::UpdateUnitRequest) -> Result<pb::Unit> {
         let input = req.unit.clone().unwrap_or_default();
         let unit_id = id("unit.id", &input.id)?;
         let version = version_from_etag("unit.etag", &input.etag)?;
         let paths = mask_paths(req.update_mask.as_ref())?;
         let ctx = self.context(p, &req.request_id).await?;
-        mutate(
-            &self.pool,
-            &ctx,
-            "UpdateUnit",
-            req,
-            async |conn: &mut PgConnection| {
-                let current = store::unit_for_update(conn, unit_id)
-                    .await?
-                    .ok_or_else(|| unit_not_found(unit_id))?;
-                p.authorize_on(Action::ManageDirectory, &current.ancestry)?;
-                if current.version != version {
-                    return Err(Error::StaleEtag {
-                        kind: "unit",
-                        id: unit_id.to_string(),
-                    });
+        mutate(&self.pool, &ctx, "UpdateUnit", req, async |conn: &mut PgConnection| {
+            let current = store::unit_for_update(conn, unit_id)
+                .await?
+                .ok_or_else(|| unit_not_found(unit_id))?;
+            p.authorize_on(Action::ManageDirectory, &current.ancestry)?;
+            if current.version != version {
+                return Err(Error::StaleEtag {
+                    kind: "unit",
+                    id: unit_id.to_string(),
+                });
+            }
+            let mut fields = current.fields();
+            let mut v = Violations::new();
+            for path in &paths {
+                match path.as_str() {
+                    "code" => fields.code = input.code.trim().to_owned(),
+                    "name" => fields.name = input.name.trim().to_owned(),
+                    "short_name" => fields.short_name = input.short_name.trim().to_owned(),
+                    "kind" => match convert::unit_kind_from(input.kind) {
+                        Some(k) => fields.kind = k,
+                        None => v.add("unit.kind", "is required", "单位类型不能为空"),
+                    },
+                    "parent_id" => fields.parent_id = optional_id("unit.parent_id", &input.parent_id)?,
+                    "sort_order" => fields.sort_order = input.sort_order,
+                    "active" => fields.active = input.active,
+                    other => v.add(
+                        "update_mask",
+                        format!("`{other}` is not an updatable unit field"),
+                        format!("“{other}”不是可修改的单位字段"),
+                    ),
                 }
-                let mut fields = current.fields();
-                let mut v = Violations::new();
-                for path in &paths {
-                    match path.as_str() {
-                        "code" => fields.code = input.code.trim().to_owned(),
-                        "name" => fields.name = input.name.trim().to_owned(),
-                        "short_name" => fields.short_name = input.short_name.trim().to_owned(),
-                        "kind" => match convert::unit_kind_from(input.kind) {
-                            Some(k) => fields.kind = k,
-                            None => v.add("unit.kind", "is required", "单位类型不能为空"),
-                        },
-                        "parent_id" => {
-                            fields.parent_id = optional_id("unit.parent_id", &input.parent_id)?
-                        }
-                        "sort_order" => fields.sort_order = input.sort_order,
-                        "active" => fields.active = input.active,
-                        other => v.add(
-                            "update_mask",
-                            format!("`{other}` is not an updatable unit field"),
-                            format!("“{other}”不是可修改的单位字段"),
-                        ),
-                    }
-                }
-                check_unit_fields("unit", &fields, &mut v);
-                v.into_result().map_err(Error::InvalidArgument)?;
-                let (unit, change) =
-                    apply_unit_update(conn, p, &current, &fields, ctx.now, "unit.parent_id")
-                        .await?;
-                Ok((convert::unit(&unit), change.into_iter().collect()))
-            },
-        )
+            }
+            check_unit_fields("unit", &fields, &mut v);
+            v.into_result().map_err(Error::InvalidArgument)?;
+            let (unit, change) = apply_unit_update(conn, p, &current, &fields, ctx.now, "unit.parent_id").await?;
+            Ok((convert::unit(&unit), change.into_iter().collect()))
+        })
         .await
     }
 
@@ -256,11 +223,7 @@ impl OrgService {
         Ok(convert::person(&person))
     }
 
-    pub async fn list_people(
-        &self,
-        p: &Principal,
-        req: &pb::ListPeopleRequest,
-    ) -> Result<pb::ListPeopleResponse> {
+    pub async fn list_people(&self, p: &Principal, req: &pb::ListPeopleRequest) -> Result<pb::ListPeopleResponse> {
         let filter = PersonFilter {
             unit_id: optional_id("unit_id", &req.unit_id)?,
             role: convert::role_from(req.role),
@@ -269,19 +232,15 @@ impl OrgService {
         };
         let limit = page::page_size(req.page_size)?;
         let after = page::decode(&req.page_token, 1)?.map(|mut k| k.remove(0));
-        let people = store::list_people(&self.pool, &filter, after, limit + 1).await?;
-        let (people, next) = split_page(people, limit, |p| page::encode(&[&p.code]));
+        let mut people = store::list_people(&self.pool, &filter, after, limit + 1).await?;
+        let next = page::cut(&mut people, limit, |p| page::encode(&[&p.code]));
         Ok(pb::ListPeopleResponse {
             people: people.iter().map(convert::person).collect(),
             next_page_token: next,
         })
     }
 
-    pub async fn create_person(
-        &self,
-        p: &Principal,
-        req: &pb::CreatePersonRequest,
-    ) -> Result<pb::Person> {
+    pub async fn create_person(&self, p: &Principal, req: &pb::CreatePersonRequest) -> Result<pb::Person> {
         let input = req.person.clone().unwrap_or_default();
         let fields = PersonFields {
             code: input.code.trim().to_owned(),
@@ -309,11 +268,7 @@ impl OrgService {
         .await
     }
 
-    pub async fn update_person(
-        &self,
-        p: &Principal,
-        req: &pb::UpdatePersonRequest,
-    ) -> Result<pb::Person> {
+    pub async fn update_person(&self, p: &Principal, req: &pb::UpdatePersonRequest) -> Result<pb::Person> {
         let input = req.person.clone().unwrap_or_default();
         let person_id = id("person.id", &input.id)?;
         let version = version_from_etag("person.etag", &input.etag)?;
@@ -354,8 +309,7 @@ impl OrgService {
                 }
                 check_person_fields("person", &fields, &mut v);
                 v.into_result().map_err(Error::InvalidArgument)?;
-                let (person, change) =
-                    apply_person_update(conn, p, &current, &fields, ctx.now).await?;
+                let (person, change) = apply_person_update(conn, p, &current, &fields, ctx.now).await?;
                 Ok((convert::person(&person), change.into_iter().collect()))
             },
         )
@@ -364,16 +318,11 @@ impl OrgService {
 
     // ---- heads, liaisons, 分管 ------------------------------------------------
 
-    pub async fn assign_unit_officer(
-        &self,
-        p: &Principal,
-        req: &pb::AssignUnitOfficerRequest,
-    ) -> Result<pb::Unit> {
+    pub async fn assign_unit_officer(&self, p: &Principal, req: &pb::AssignUnitOfficerRequest) -> Result<pb::Unit> {
         let unit_id = id("unit_id", &req.unit_id)?;
         let person_id = id("person_id", &req.person_id)?;
-        let post = convert::post_from(req.post).ok_or_else(|| {
-            Error::invalid("post", "must be HEAD or LIAISON", "岗位须为责任人或联络员")
-        })?;
+        let post = convert::post_from(req.post)
+            .ok_or_else(|| Error::invalid("post", "must be HEAD or LIAISON", "岗位须为责任人或联络员"))?;
         let ctx = self.context(p, &req.request_id).await?;
         mutate(
             &self.pool,
@@ -381,8 +330,7 @@ impl OrgService {
             "AssignUnitOfficer",
             req,
             async |conn: &mut PgConnection| {
-                let change =
-                    appoint(conn, p, unit_id, post, person_id, req.note.trim(), ctx.now).await?;
+                let change = appoint(conn, p, unit_id, post, person_id, req.note.trim(), ctx.now).await?;
                 let unit = store::unit(&mut *conn, unit_id)
                     .await?
                     .ok_or_else(|| unit_not_found(unit_id))?;
@@ -408,11 +356,7 @@ impl OrgService {
         })
     }
 
-    pub async fn set_supervised_units(
-        &self,
-        p: &Principal,
-        req: &pb::SetSupervisedUnitsRequest,
-    ) -> Result<pb::Person> {
+    pub async fn set_supervised_units(&self, p: &Principal, req: &pb::SetSupervisedUnitsRequest) -> Result<pb::Person> {
         let leader_id = id("leader_id", &req.leader_id)?;
         let mut unit_ids = Vec::new();
         for (i, u) in req.unit_ids.iter().enumerate() {
@@ -456,11 +400,7 @@ impl OrgService {
             &ctx,
             "CreateRoleBinding",
             req,
-            async |conn: &mut PgConnection| match bind_role(
-                conn, p, person_id, role, unit_id, ctx.now,
-            )
-            .await?
-            {
+            async |conn: &mut PgConnection| match bind_role(conn, p, person_id, role, unit_id, ctx.now).await? {
                 Some((binding, change)) => Ok((convert::role_binding(&binding), vec![change])),
                 None => Err(Error::AlreadyExists {
                     what: format!("role {role} of person {person_id} on unit {unit_id}"),
@@ -522,8 +462,8 @@ impl OrgService {
             Some(k) => Some(id("page_token", &k[0])?),
             None => None,
         };
-        let bindings = store::list_role_bindings(&self.pool, &filter, after, limit + 1).await?;
-        let (bindings, next) = split_page(bindings, limit, |b| page::encode(&[&b.id.to_string()]));
+        let mut bindings = store::list_role_bindings(&self.pool, &filter, after, limit + 1).await?;
+        let next = page::cut(&mut bindings, limit, |b| page::encode(&[&b.id.to_string()]));
         Ok(pb::ListRoleBindingsResponse {
             bindings: bindings.iter().map(convert::role_binding).collect(),
             next_page_token: next,
@@ -578,17 +518,6 @@ fn mask_paths(mask: Option<&prost_types::FieldMask>) -> Result<Vec<String>> {
             "is required: list the fields to change",
             "须在 update_mask 中列出要修改的字段",
         )),
-    }
-}
-
-/// Cuts a fetched `limit + 1` rows to a page and the token for the next one.
-fn split_page<T>(mut rows: Vec<T>, limit: i64, token: impl Fn(&T) -> String) -> (Vec<T>, String) {
-    if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        let next = rows.last().map(&token).unwrap_or_default();
-        (rows, next)
-    } else {
-        (rows, String::new())
     }
 }
 
@@ -660,8 +589,7 @@ async fn apply_unit_update(
         return Ok((current.clone(), None));
     }
     let mut ancestry = if fields.parent_id != current.parent_id || fields.kind != current.kind {
-        let parent_ancestry =
-            placement(conn, p, fields.kind, fields.parent_id, parent_field).await?;
+        let parent_ancestry = placement(conn, p, fields.kind, fields.parent_id, parent_field).await?;
         if parent_ancestry.contains(&current.id) {
             return Err(Error::invalid(
                 parent_field,
@@ -815,9 +743,7 @@ async fn supervise(
         .ok_or_else(|| person_not_found(leader_id))?;
     let mut touched = unit_ancestry(conn, leader.unit_id, "leader_id").await?;
     p.authorize_on(Action::ManageDirectory, &touched)?;
-    if !unit_ids.is_empty()
-        && !store::has_role(&mut *conn, leader_id, &[Role::Leader, Role::President]).await?
-    {
+    if !unit_ids.is_empty() && !store::has_role(&mut *conn, leader_id, &[Role::Leader, Role::President]).await? {
         return Err(Error::precondition(
             format!("person {} holds no leader role", leader.code),
             format!("{}不是院领导,不能分管单位", leader.name),
@@ -915,8 +841,7 @@ async fn apply_file(
                 let current = store::unit_for_update(conn, existing_id)
                     .await?
                     .ok_or_else(|| unit_not_found(existing_id))?;
-                let (unit, change) =
-                    apply_unit_update(conn, p, &current, &fields, now, &field).await?;
+                let (unit, change) = apply_unit_update(conn, p, &current, &fields, now, &field).await?;
                 if let Some(change) = change {
                     summary.units_updated += 1;
                     changes.push(change);
@@ -950,9 +875,7 @@ async fn apply_file(
                 let current = store::person_for_update(conn, existing_id)
                     .await?
                     .ok_or_else(|| person_not_found(existing_id))?;
-                if let (_, Some(change)) =
-                    apply_person_update(conn, p, &current, &fields, now).await?
-                {
+                if let (_, Some(change)) = apply_person_update(conn, p, &current, &fields, now).await? {
                     summary.people_updated += 1;
                     changes.push(change);
                 }
@@ -975,9 +898,7 @@ async fn apply_file(
                     org_file::default_role_scope(role.role, fields.unit_id, court)
                 }
             };
-            if let Some((_, change)) =
-                bind_role(conn, p, person_id, role.role, scope_unit, now).await?
-            {
+            if let Some((_, change)) = bind_role(conn, p, person_id, role.role, scope_unit, now).await? {
                 summary.role_bindings_created += 1;
                 changes.push(change);
             }
@@ -1015,11 +936,7 @@ async fn apply_file(
     Ok((summary, changes))
 }
 
-async fn resolve_unit(
-    conn: &mut PgConnection,
-    known: &HashMap<String, Uuid>,
-    code: &str,
-) -> Result<Uuid> {
+async fn resolve_unit(conn: &mut PgConnection, known: &HashMap<String, Uuid>, code: &str) -> Result<Uuid> {
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
@@ -1032,11 +949,7 @@ async fn resolve_unit(
     })
 }
 
-async fn resolve_person(
-    conn: &mut PgConnection,
-    known: &HashMap<String, Uuid>,
-    code: &str,
-) -> Result<Uuid> {
+async fn resolve_person(conn: &mut PgConnection, known: &HashMap<String, Uuid>, code: &str) -> Result<Uuid> {
     if let Some(id) = known.get(code) {
         return Ok(*id);
     }
@@ -1053,9 +966,7 @@ async fn resolve_person(
 async fn court_of(conn: &mut PgConnection, unit_id: Uuid) -> Result<Uuid> {
     let ancestry = unit_ancestry(conn, unit_id, "unit").await?;
     for id in ancestry.iter().rev() {
-        let unit = store::unit(&mut *conn, *id)
-            .await?
-            .ok_or_else(|| unit_not_found(*id))?;
+        let unit = store::unit(&mut *conn, *id).await?.ok_or_else(|| unit_not_found(*id))?;
         if matches!(unit.kind, UnitKind::Court | UnitKind::GrassrootsCourt) {
             return Ok(unit.id);
         }

@@ -1,9 +1,7 @@
 //! All SQL of the organisation directory. Nothing else in the registry talks
 //! to Postgres.
 
-use crate::model::{
-    OfficerTerm, Person, PersonFields, PersonRef, Post, RoleBinding, Unit, UnitFields,
-};
+use crate::org::model::{OfficerTerm, Person, PersonFields, PersonRef, Post, RoleBinding, Unit, UnitFields};
 use chrono::{DateTime, Utc};
 use duban_core::Role;
 use duban_core::org::UnitKind;
@@ -41,10 +39,7 @@ macro_rules! person_select {
 }
 
 fn person_ref(id: Option<Uuid>, name: Option<String>) -> Option<PersonRef> {
-    Some(PersonRef {
-        id: id?,
-        name: name?,
-    })
+    Some(PersonRef { id: id?, name: name? })
 }
 
 fn unit_from_row(row: &PgRow) -> Result<Unit> {
@@ -56,8 +51,7 @@ fn unit_from_row(row: &PgRow) -> Result<Unit> {
         code: row.try_get("code")?,
         name: row.try_get("name")?,
         short_name: row.try_get("short_name")?,
-        kind: UnitKind::from_code(&kind)
-            .ok_or_else(|| anyhow::anyhow!("unknown unit kind {kind}"))?,
+        kind: UnitKind::from_code(&kind).ok_or_else(|| anyhow::anyhow!("unknown unit kind {kind}"))?,
         parent_id: row.try_get("parent_id")?,
         ancestry: row.try_get("ancestry")?,
         sort_order: row.try_get("sort_order")?,
@@ -112,12 +106,10 @@ pub async fn unit_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Option
 }
 
 pub async fn unit_id_by_code(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Uuid>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM registry.units WHERE code = $1")
-            .bind(code)
-            .fetch_optional(db)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT id FROM registry.units WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db)
+        .await?)
 }
 
 pub async fn all_units(db: impl PgExecutor<'_>) -> Result<Vec<Unit>> {
@@ -252,12 +244,10 @@ pub async fn person_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Opti
 }
 
 pub async fn person_id_by_code(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Uuid>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM registry.people WHERE code = $1")
-            .bind(code)
-            .fetch_optional(db)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT id FROM registry.people WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db)
+        .await?)
 }
 
 #[derive(Debug, Default)]
@@ -295,12 +285,7 @@ pub async fn list_people(
     rows.iter().map(person_from_row).collect()
 }
 
-pub async fn insert_person(
-    conn: &mut PgConnection,
-    id: Uuid,
-    fields: &PersonFields,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn insert_person(conn: &mut PgConnection, id: Uuid, fields: &PersonFields, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
         "INSERT INTO registry.people (id, code, name, unit_id, title, email, phone, active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -319,12 +304,7 @@ pub async fn insert_person(
     Ok(())
 }
 
-pub async fn update_person(
-    conn: &mut PgConnection,
-    id: Uuid,
-    fields: &PersonFields,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn update_person(conn: &mut PgConnection, id: Uuid, fields: &PersonFields, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
         "UPDATE registry.people SET code = $2, name = $3, unit_id = $4, title = $5, email = $6, phone = $7, \
                 active = $8, updated_at = $9, version = version + 1 WHERE id = $1",
@@ -365,14 +345,12 @@ pub async fn appoint_officer(
     if current == Some(person_id) {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE registry.unit_officers SET end_at = $3 WHERE unit_id = $1 AND post = $2 AND end_at IS NULL",
-    )
-    .bind(unit_id)
-    .bind(post.code())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE registry.unit_officers SET end_at = $3 WHERE unit_id = $1 AND post = $2 AND end_at IS NULL")
+        .bind(unit_id)
+        .bind(post.code())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "INSERT INTO registry.unit_officers (unit_id, post, person_id, start_at, note) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -386,11 +364,7 @@ pub async fn appoint_officer(
     Ok(true)
 }
 
-pub async fn officer_terms(
-    db: impl PgExecutor<'_>,
-    unit_id: Uuid,
-    post: Option<Post>,
-) -> Result<Vec<OfficerTerm>> {
+pub async fn officer_terms(db: impl PgExecutor<'_>, unit_id: Uuid, post: Option<Post>) -> Result<Vec<OfficerTerm>> {
     let rows = sqlx::query(
         "SELECT o.unit_id, o.post, o.person_id, p.name, o.start_at, o.end_at, o.note \
          FROM registry.unit_officers o JOIN registry.people p ON p.id = o.person_id \
@@ -406,8 +380,7 @@ pub async fn officer_terms(
             let post: String = r.try_get("post")?;
             Ok(OfficerTerm {
                 unit_id: r.try_get("unit_id")?,
-                post: Post::from_code(&post)
-                    .ok_or_else(|| anyhow::anyhow!("unknown post {post}"))?,
+                post: Post::from_code(&post).ok_or_else(|| anyhow::anyhow!("unknown post {post}"))?,
                 person: PersonRef {
                     id: r.try_get("person_id")?,
                     name: r.try_get("name")?,
@@ -466,12 +439,10 @@ fn binding_from_row(row: &PgRow) -> Result<RoleBinding> {
 }
 
 pub async fn role_binding(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<RoleBinding>> {
-    let row = sqlx::query(
-        "SELECT id, person_id, role, unit_id, created_at FROM registry.role_bindings WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
+    let row = sqlx::query("SELECT id, person_id, role, unit_id, created_at FROM registry.role_bindings WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     row.as_ref().map(binding_from_row).transpose()
 }
 
@@ -547,19 +518,30 @@ pub async fn list_role_bindings(
 }
 
 pub async fn child_kinds(db: impl PgExecutor<'_>, unit_id: Uuid) -> Result<Vec<UnitKind>> {
-    let kinds: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT kind FROM registry.units WHERE parent_id = $1")
-            .bind(unit_id)
-            .fetch_all(db)
-            .await?;
-    Ok(kinds
-        .iter()
-        .filter_map(|k| UnitKind::from_code(k))
-        .collect())
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM registry.units WHERE parent_id = $1")
+        .bind(unit_id)
+        .fetch_all(db)
+        .await?;
+    Ok(kinds.iter().filter_map(|k| UnitKind::from_code(k)).collect())
 }
 
 pub async fn all_person_codes(db: impl PgExecutor<'_>) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT code FROM registry.people")
         .fetch_all(db)
         .await?)
+}
+
+/// People holding one of `roles` on a unit inside `court`'s subtree.
+pub async fn people_with_roles_in(db: impl PgExecutor<'_>, court: Uuid, roles: &[Role]) -> Result<Vec<(Uuid, String)>> {
+    let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT p.id, p.name FROM registry.people p \
+         JOIN registry.role_bindings b ON b.person_id = p.id \
+         JOIN registry.units u ON u.id = b.unit_id \
+         WHERE b.role = ANY($2) AND u.ancestry @> ARRAY[$1::uuid] AND p.active",
+    )
+    .bind(court)
+    .bind(&codes)
+    .fetch_all(db)
+    .await?)
 }

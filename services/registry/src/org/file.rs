@@ -146,23 +146,16 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
     let file_people: HashMap<String, usize> = raw
         .people
         .iter()
-        .map(|p| {
-            (
-                p.get_ref().code.trim().to_owned(),
-                line_of(content, p.span().start),
-            )
-        })
+        .map(|p| (p.get_ref().code.trim().to_owned(), line_of(content, p.span().start)))
         .collect();
-    let unit_known =
-        |code: &str| file_units.contains_key(code) || existing.unit_kinds.contains_key(code);
+    let unit_known = |code: &str| file_units.contains_key(code) || existing.unit_kinds.contains_key(code);
     let unit_kind = |code: &str| -> Option<UnitKind> {
         match file_units.get(code) {
             Some((_, kind)) => *kind,
             None => existing.unit_kinds.get(code).copied(),
         }
     };
-    let person_known =
-        |code: &str| file_people.contains_key(code) || existing.people.contains(code);
+    let person_known = |code: &str| file_people.contains_key(code) || existing.people.contains(code);
 
     let mut units = Vec::new();
     for (i, spanned) in raw.units.iter().enumerate() {
@@ -176,10 +169,7 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
         if kind.is_none() {
             entry_v.add(
                 at("kind"),
-                format!(
-                    "`{}` is not one of court, department, grassroots_court, office",
-                    u.kind
-                ),
+                format!("`{}` is not one of court, department, grassroots_court, office", u.kind),
                 format!(
                     "单位类型“{}”无效,应为 court、department、grassroots_court 或 office",
                     u.kind
@@ -279,10 +269,7 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
         if !unit_known(p.unit.trim()) {
             entry_v.add(
                 at("unit"),
-                format!(
-                    "unit `{}` is neither in the file nor in the directory",
-                    p.unit.trim()
-                ),
+                format!("unit `{}` is neither in the file nor in the directory", p.unit.trim()),
                 format!("所在单位“{}”在文件和现有组织机构中均不存在", p.unit.trim()),
             );
         }
@@ -318,17 +305,12 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
                 if !unit_known(u.trim()) {
                     entry_v.add(
                         format!("people[{i}].supervises[{j}]"),
-                        format!(
-                            "unit `{}` is neither in the file nor in the directory",
-                            u.trim()
-                        ),
+                        format!("unit `{}` is neither in the file nor in the directory", u.trim()),
                         format!("分管单位“{}”不存在", u.trim()),
                     );
                 }
             }
-            let leads = roles
-                .iter()
-                .any(|r| matches!(r.role, Role::Leader | Role::President));
+            let leads = roles.iter().any(|r| matches!(r.role, Role::Leader | Role::President));
             if !list.is_empty() && !leads && !existing.people.contains(code) {
                 entry_v.add(
                     at("supervises"),
@@ -368,10 +350,7 @@ pub fn parse(content: &str, existing: &Existing) -> Result<OrgFile, Violations> 
             for u in cycle {
                 v.add(
                     format!("units (line {})", u.line),
-                    format!(
-                        "line {}: unit `{}` is part of a parent cycle",
-                        u.line, u.code
-                    ),
+                    format!("line {}: unit `{}` is part of a parent cycle", u.line, u.code),
                     format!("第{}行:单位“{}”的上级关系形成循环", u.line, u.code),
                 );
             }
@@ -391,10 +370,7 @@ fn prefix_line(v: &mut Violations, line: usize) {
 
 /// Orders units so that each comes after its parent; returns the units stuck
 /// in a cycle otherwise.
-fn parents_first(
-    units: Vec<UnitEntry>,
-    existing: &Existing,
-) -> Result<Vec<UnitEntry>, Vec<UnitEntry>> {
+fn parents_first(units: Vec<UnitEntry>, existing: &Existing) -> Result<Vec<UnitEntry>, Vec<UnitEntry>> {
     let in_file: HashSet<String> = units.iter().map(|u| u.code.clone()).collect();
     let mut placed: HashSet<String> = HashSet::new();
     let mut ordered = Vec::with_capacity(units.len());
@@ -421,10 +397,7 @@ fn parents_first(
 /// Where a role given without `@unit` applies: heads and liaisons to their own
 /// unit; everyone else to the court their unit belongs to.
 pub fn default_role_scope(role: Role, own_unit: Uuid, court_of_unit: Uuid) -> Uuid {
-    match role {
-        Role::UnitHead | Role::UnitLiaison => own_unit,
-        _ => court_of_unit,
-    }
+    if role.is_unit_bound() { own_unit } else { court_of_unit }
 }
 
 #[cfg(test)]
@@ -509,11 +482,7 @@ supervises = ["a"]
         assert!(fields.contains(&"people[0].supervises"), "{fields:?}");
         let parent = err.0.iter().find(|f| f.field == "units[0].parent").unwrap();
         assert!(parent.reason.starts_with("line 2:"), "{}", parent.reason);
-        assert!(
-            parent.reason_zh.starts_with("第2行"),
-            "{}",
-            parent.reason_zh
-        );
+        assert!(parent.reason_zh.starts_with("第2行"), "{}", parent.reason_zh);
         let email = err.0.iter().find(|f| f.field == "people[0].email").unwrap();
         assert!(email.reason.starts_with("line 14:"), "{}", email.reason);
     }
@@ -524,11 +493,7 @@ supervises = ["a"]
         assert_eq!(err.0.len(), 1);
         assert!(err.0[0].reason.starts_with("line 3"), "{}", err.0[0].reason);
         let unknown = parse("[[units]]\ncode = \"a\"\nnmae = \"x\"\n", &existing()).unwrap_err();
-        assert!(
-            unknown.0[0].reason.contains("nmae"),
-            "{}",
-            unknown.0[0].reason
-        );
+        assert!(unknown.0[0].reason.contains("nmae"), "{}", unknown.0[0].reason);
     }
 
     #[test]

@@ -1,0 +1,544 @@
+//! Importing an office's existing Excel ledger (the CLI reads the .xlsx and
+//! streams its rows): every row is checked against the directory first, and
+//! every bad cell reported by row and column; a file with any bad row imports
+//! nothing. A row already imported (same 督办编号, or the same item on the
+//! same day) is left alone, so importing a file twice creates nothing twice.
+
+use super::model::{ItemFields, Target};
+use super::service::ItemService;
+use super::store::{self, NewItem};
+use crate::org::store as org_store;
+use chrono::{Datelike, NaiveDate, TimeZone};
+use duban_core::item::{self as rules, RegistrationState, SourceKind, UrgencyClass};
+use duban_core::ledger::{Column, split_list};
+use duban_core::{Role, Violations};
+use duban_platform::auth::Principal;
+use duban_platform::mutation::{Change, MutationContext, mutate};
+use duban_platform::{Error, Result};
+use duban_proto::registry::v1 as pb;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Most rows one import takes.
+pub const MAX_ROWS: usize = 200_000;
+/// Reason recorded for an imported item whose class came without one.
+const IMPORTED_REASON: &str = "历史台账导入";
+
+/// A received upload: options, then every row.
+pub struct LedgerImport {
+    pub options: pb::ImportLedgerOptions,
+    pub rows: pb::LedgerRows,
+}
+
+impl LedgerImport {
+    pub async fn receive(mut stream: tonic::Streaming<pb::ImportLedgerRequest>) -> Result<Self, tonic::Status> {
+        let mut options = None;
+        let mut rows = Vec::new();
+        while let Some(message) = stream.message().await? {
+            match message.part {
+                Some(pb::import_ledger_request::Part::Options(o)) if options.is_none() && rows.is_empty() => {
+                    options = Some(o)
+                }
+                Some(pb::import_ledger_request::Part::Options(_)) => {
+                    return Err(Error::invalid(
+                        "options",
+                        "must be sent once, first",
+                        "导入选项须在首条消息中发送且只发送一次",
+                    )
+                    .into());
+                }
+                Some(pb::import_ledger_request::Part::Rows(batch)) => {
+                    rows.extend(batch.rows);
+                    if rows.len() > MAX_ROWS {
+                        return Err(Error::invalid(
+                            "rows",
+                            &format!("at most {MAX_ROWS} rows per import"),
+                            &format!("每次导入不能超过{MAX_ROWS}行"),
+                        )
+                        .into());
+                    }
+                }
+                None => {}
+            }
+        }
+        let options = options.ok_or_else(|| {
+            Error::invalid(
+                "options",
+                "the first message must carry the options",
+                "首条消息须为导入选项",
+            )
+        })?;
+        Ok(Self {
+            options,
+            rows: pb::LedgerRows { rows },
+        })
+    }
+}
+
+/// One row, checked and resolved against the directory.
+struct Planned {
+    row: i32,
+    key: String,
+    number: Option<String>,
+    fields: ItemFields,
+    source: (SourceKind, String),
+    state: RegistrationState,
+    registered_on: Option<NaiveDate>,
+    progress: String,
+}
+
+/// The directory as the rows name it: units and leaders by name.
+struct Names {
+    units: HashMap<String, Vec<Uuid>>,
+    leaders: HashMap<String, Vec<Uuid>>,
+}
+
+async fn names(conn: &mut PgConnection, court: Uuid) -> Result<Names> {
+    let mut units: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for u in org_store::all_units(&mut *conn).await? {
+        if u.ancestry.contains(&court) && u.active {
+            for name in [&u.name, &u.short_name, &u.code] {
+                if !name.is_empty() {
+                    let ids = units.entry(name.clone()).or_default();
+                    if !ids.contains(&u.id) {
+                        ids.push(u.id);
+                    }
+                }
+            }
+        }
+    }
+    let mut leaders: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for (id, name) in org_store::people_with_roles_in(&mut *conn, court, &[Role::Leader, Role::President]).await? {
+        leaders.entry(name).or_default().push(id);
+    }
+    Ok(Names { units, leaders })
+}
+
+fn cell_violation(v: &mut Violations, row: i32, column: Column, en: String, zh: String) {
+    v.add(
+        format!("rows[{row}].{}", column.header()),
+        format!("row {row}, column {}: {en}", column.header()),
+        format!("第{row}行“{}”列:{zh}", column.header()),
+    );
+}
+
+fn plan_row(row: &pb::LedgerRow, names: &Names, v: &mut Violations) -> Option<Planned> {
+    let r = row.row;
+    let cell = |c: Column| row.cells.get(c.header()).map(|s| s.trim()).unwrap_or("");
+    let before = v.0.len();
+    let title = cell(Column::Title).to_owned();
+    if title.is_empty() {
+        cell_violation(v, r, Column::Title, "is empty".into(), "事项名称不能为空".into());
+    } else if title.chars().count() > 200 {
+        cell_violation(
+            v,
+            r,
+            Column::Title,
+            "is longer than 200 characters".into(),
+            "事项名称超过200个字".into(),
+        );
+    }
+    let kind = SourceKind::from_label(cell(Column::Source));
+    if kind.is_none() {
+        let allowed: Vec<&str> = SourceKind::ALL.iter().map(|k| k.label_zh()).collect();
+        cell_violation(
+            v,
+            r,
+            Column::Source,
+            format!(
+                "`{}` is not a source kind ({})",
+                cell(Column::Source),
+                allowed.join(", ")
+            ),
+            format!("“{}”不是督办来源类别,应为:{}", cell(Column::Source), allowed.join("、")),
+        );
+    }
+    let urgency = UrgencyClass::from_label(cell(Column::Urgency));
+    if urgency.is_none() {
+        let allowed: Vec<&str> = UrgencyClass::ALL.iter().map(|k| k.label_zh()).collect();
+        cell_violation(
+            v,
+            r,
+            Column::Urgency,
+            format!(
+                "`{}` is not an urgency class ({})",
+                cell(Column::Urgency),
+                allowed.join(", ")
+            ),
+            format!("“{}”不是紧急程度,应为:{}", cell(Column::Urgency), allowed.join("、")),
+        );
+    }
+    let mut date = |c: Column| -> Option<NaiveDate> {
+        let text = cell(c);
+        if text.is_empty() {
+            return None;
+        }
+        let d = rules::parse_date(text);
+        if d.is_none() {
+            cell_violation(
+                v,
+                r,
+                c,
+                format!("`{text}` is not a date"),
+                format!("“{text}”不是有效日期"),
+            );
+        }
+        d
+    };
+    let registered_on = date(Column::RegisteredOn);
+    let written_deadline = date(Column::Deadline);
+    // Only a fixed-deadline item keeps a written deadline; for the others the
+    // column shows the deadline the class implies, which follow-up recomputes.
+    let deadline = match urgency {
+        Some(UrgencyClass::FixedDeadline) => {
+            if written_deadline.is_none() {
+                cell_violation(
+                    v,
+                    r,
+                    Column::Deadline,
+                    "is required for 限期办理".into(),
+                    "限期办理事项须填写办理时限".into(),
+                );
+            }
+            written_deadline
+        }
+        _ => None,
+    };
+    let state = match cell(Column::State) {
+        "" => RegistrationState::Registered,
+        text => match RegistrationState::from_label(text) {
+            Some(s) => s,
+            // Follow-up states (办理中, 已办结…) belong to registered items.
+            None => RegistrationState::Registered,
+        },
+    };
+    if state == RegistrationState::Registered && registered_on.is_none() && cell(Column::RegisteredOn).is_empty() {
+        cell_violation(
+            v,
+            r,
+            Column::RegisteredOn,
+            "is required for a registered item".into(),
+            "已立项事项须填写立项日期".into(),
+        );
+    }
+    let unit = |text: &str, column: Column, v: &mut Violations| -> Option<Uuid> {
+        match names.units.get(text).map(Vec::as_slice) {
+            Some([one]) => Some(*one),
+            Some(_) => {
+                cell_violation(
+                    v,
+                    r,
+                    column,
+                    format!("`{text}` names several units"),
+                    format!("“{text}”对应多个单位,请写全称"),
+                );
+                None
+            }
+            None => {
+                cell_violation(
+                    v,
+                    r,
+                    column,
+                    format!("unit `{text}` is not in this court's directory"),
+                    format!("单位“{text}”不在本院组织机构中"),
+                );
+                None
+            }
+        }
+    };
+    let lead_text = cell(Column::LeadUnit);
+    let lead = if lead_text.is_empty() {
+        cell_violation(v, r, Column::LeadUnit, "is empty".into(), "主办单位不能为空".into());
+        None
+    } else {
+        unit(lead_text, Column::LeadUnit, v)
+    };
+    let mut co_unit_ids = Vec::new();
+    for name in split_list(cell(Column::CoUnits)) {
+        if let Some(id) = unit(&name, Column::CoUnits, v) {
+            if Some(id) != lead && !co_unit_ids.contains(&id) {
+                co_unit_ids.push(id);
+            }
+        }
+    }
+    let leader_text = cell(Column::Leader);
+    let leader = if leader_text.is_empty() {
+        None
+    } else {
+        match names.leaders.get(leader_text).map(Vec::as_slice) {
+            Some([one]) => Some(*one),
+            Some(_) => {
+                cell_violation(
+                    v,
+                    r,
+                    Column::Leader,
+                    format!("`{leader_text}` names several leaders"),
+                    format!("“{leader_text}”对应多位院领导"),
+                );
+                None
+            }
+            None => {
+                cell_violation(
+                    v,
+                    r,
+                    Column::Leader,
+                    format!("`{leader_text}` is not a leader of this court"),
+                    format!("“{leader_text}”不是本院院领导"),
+                );
+                None
+            }
+        }
+    };
+    if v.0.len() > before {
+        return None;
+    }
+    let number = Some(cell(Column::Number).to_owned()).filter(|n| !n.is_empty());
+    let doc_number = cell(Column::DocNumber).to_owned();
+    let key = match &number {
+        Some(n) => format!("number:{n}"),
+        None => {
+            let mut h = Sha256::new();
+            for part in [title.as_str(), &doc_number, cell(Column::RegisteredOn), lead_text] {
+                h.update(part.as_bytes());
+                h.update([0x1f]);
+            }
+            format!("row:{}", hex::encode(&h.finalize()[..16]))
+        }
+    };
+    let reason = cell(Column::UrgencyReason);
+    Some(Planned {
+        row: r,
+        key,
+        number,
+        fields: ItemFields {
+            title,
+            requirements: cell(Column::Requirements).to_owned(),
+            source_id: None,
+            urgency: urgency.expect("checked"),
+            urgency_reason: if reason.is_empty() {
+                IMPORTED_REASON.to_owned()
+            } else {
+                reason.to_owned()
+            },
+            deadline,
+            lead_unit_id: lead.expect("checked"),
+            co_unit_ids,
+            supervising_leader_id: leader,
+            tags: split_list(cell(Column::Tags)),
+            targets: Vec::<Target>::new(),
+            continuing_attention: false,
+            assignee_person_id: None,
+        },
+        source: (kind.expect("checked"), doc_number),
+        state,
+        registered_on,
+        progress: cell(Column::Progress).to_owned(),
+    })
+}
+
+/// The year and sequence of a number in our own form (督〔2026〕15号).
+fn parse_number(number: &str) -> Option<(i32, i64)> {
+    let rest = number.strip_prefix("督〔")?;
+    let (year, rest) = rest.split_once('〕')?;
+    let seq = rest.strip_suffix('号')?;
+    Some((year.parse().ok()?, seq.parse().ok()?))
+}
+
+impl ItemService {
+    pub async fn import_ledger(&self, p: &Principal, upload: LedgerImport) -> Result<pb::ImportLedgerResponse> {
+        let LedgerImport { options, rows } = upload;
+        let now = self.now().await?;
+        let ctx = MutationContext {
+            principal: p.clone(),
+            request_id: options.request_id.clone(),
+            now,
+            service: "registry",
+        };
+        if options.dry_run {
+            let mut tx = self.pool().begin().await?;
+            let (summary, _) = self.apply_ledger(&mut tx, &ctx, &options, &rows).await?;
+            tx.rollback().await?;
+            return Ok(pb::ImportLedgerResponse {
+                dry_run: true,
+                ..summary
+            });
+        }
+        mutate(
+            self.pool(),
+            &ctx,
+            "ImportLedger",
+            &rows,
+            async |conn: &mut PgConnection| self.apply_ledger(conn, &ctx, &options, &rows).await,
+        )
+        .await
+    }
+
+    async fn apply_ledger(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &MutationContext,
+        options: &pb::ImportLedgerOptions,
+        rows: &pb::LedgerRows,
+    ) -> Result<(pb::ImportLedgerResponse, Vec<Change>)> {
+        let p = &ctx.principal;
+        let court = self.court(conn, p, &options.court_id, "options.court_id").await?;
+        super::service::authorize_item(conn, p, duban_core::access::Action::ApproveItems, court, &[]).await?;
+        if rows.rows.is_empty() {
+            return Err(Error::invalid("rows", "the file has no rows", "文件中没有数据行"));
+        }
+        let names = names(conn, court).await?;
+        let mut v = Violations::new();
+        let mut planned = Vec::new();
+        let mut keys: HashMap<String, i32> = HashMap::new();
+        for row in &rows.rows {
+            if let Some(plan) = plan_row(row, &names, &mut v) {
+                if let Some(first) = keys.insert(plan.key.clone(), plan.row) {
+                    v.add(
+                        format!("rows[{}]", plan.row),
+                        format!("row {} repeats row {first}", plan.row),
+                        format!("第{}行与第{first}行重复", plan.row),
+                    );
+                }
+                planned.push(plan);
+            }
+        }
+        v.into_result().map_err(Error::InvalidArgument)?;
+
+        let mut summary = pb::ImportLedgerResponse {
+            rows: rows.rows.len() as i32,
+            ..Default::default()
+        };
+        let mut changes = Vec::new();
+        let mut sources: HashMap<(SourceKind, String), Uuid> = HashMap::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        for plan in planned {
+            if store::import_key_exists(&mut *conn, court, &plan.key).await? {
+                summary.unchanged += 1;
+                continue;
+            }
+            if let Some(n) = &plan.number {
+                if store::number_exists(&mut *conn, court, n).await? || !taken.insert(n.clone()) {
+                    return Err(Error::invalid(
+                        &format!("rows[{}].{}", plan.row, Column::Number.header()),
+                        &format!("row {}: number {n} is already used by another item", plan.row),
+                        &format!("第{}行:督办编号“{n}”已被其他事项使用", plan.row),
+                    ));
+                }
+            }
+            let source_id = match sources.get(&plan.source) {
+                Some(id) => *id,
+                None => {
+                    let (kind, doc_number) = plan.source.clone();
+                    let id = match store::source_by_number(&mut *conn, court, kind, &doc_number).await? {
+                        Some(id) if !doc_number.is_empty() => id,
+                        _ => {
+                            let id = Uuid::now_v7();
+                            let fields = super::model::SourceFields {
+                                court_id: court,
+                                kind,
+                                title: if doc_number.is_empty() {
+                                    format!("{}(台账导入)", kind.label_zh())
+                                } else {
+                                    doc_number.clone()
+                                },
+                                doc_number: doc_number.clone(),
+                                doc_date: None,
+                                issuer: String::new(),
+                                oa_link: String::new(),
+                            };
+                            store::insert_source(conn, id, &fields, &[], ctx.now).await?;
+                            summary.sources_created += 1;
+                            changes.push(Change {
+                                action: "source.created",
+                                target_kind: "source",
+                                target_id: id.to_string(),
+                                before: None,
+                                after: serde_json::to_value(&fields).ok(),
+                                unit_ids: vec![court],
+                            });
+                            id
+                        }
+                    };
+                    sources.insert(plan.source.clone(), id);
+                    id
+                }
+            };
+            let registered = plan.state == RegistrationState::Registered;
+            let number = match (&plan.number, registered) {
+                (Some(n), _) => {
+                    if let Some((year, seq)) = parse_number(n) {
+                        store::bump_number_counter(conn, court, year, seq).await?;
+                    }
+                    Some(n.clone())
+                }
+                (None, true) => {
+                    let year = plan
+                        .registered_on
+                        .map(|d| d.year())
+                        .unwrap_or_else(|| self.local_date(ctx.now).year());
+                    Some(rules::item_number(year, store::next_number(conn, court, year).await?))
+                }
+                (None, false) => None,
+            };
+            let registered_at = plan
+                .registered_on
+                .filter(|_| registered)
+                .and_then(|d| self.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
+                .map(|t| t.with_timezone(&chrono::Utc));
+            let item_id = Uuid::now_v7();
+            let fields = ItemFields {
+                source_id: Some(source_id),
+                ..plan.fields
+            };
+            let new = NewItem {
+                id: item_id,
+                court_id: court,
+                fields: &fields,
+                decision_id: None,
+                parent_id: None,
+                ancestry: &[item_id],
+                level: None,
+                state: plan.state,
+                number: number.as_deref(),
+                reviewed_by: if registered { &p.name } else { "" },
+                review_comment: if registered { "台账导入" } else { "" },
+                registered_at,
+                registered_on: plan.registered_on.filter(|_| registered),
+                progress_note: &plan.progress,
+                import_key: Some(&plan.key),
+            };
+            store::insert_item(conn, &new, ctx.now).await?;
+            summary.created += 1;
+            changes.push(Change {
+                action: "item.imported",
+                target_kind: "item",
+                target_id: item_id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "row": plan.row, "file": options.file_name, "number": number, "state": plan.state.code(),
+                    "fields": fields,
+                })),
+                unit_ids: {
+                    let mut u = vec![court, fields.lead_unit_id];
+                    u.extend(fields.co_unit_ids.iter().copied());
+                    u
+                },
+            });
+        }
+        Ok((summary, changes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_number;
+
+    #[test]
+    fn numbers_in_our_form_parse() {
+        assert_eq!(parse_number("督〔2026〕15号"), Some((2026, 15)));
+        assert_eq!(parse_number("督〔2026〕15号-2"), None);
+        assert_eq!(parse_number("2026-15"), None);
+    }
+}
