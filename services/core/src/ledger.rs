@@ -21,11 +21,12 @@ pub enum Column {
     Progress,
     State,
     Tags,
+    SystemId,
 }
 
 impl Column {
     /// In the order the export writes them.
-    pub const ALL: [Column; 18] = [
+    pub const ALL: [Column; 19] = [
         Column::Seq,
         Column::Number,
         Column::Title,
@@ -44,6 +45,7 @@ impl Column {
         Column::Progress,
         Column::State,
         Column::Tags,
+        Column::SystemId,
     ];
 
     pub fn header(self) -> &'static str {
@@ -66,6 +68,8 @@ impl Column {
             Column::Progress => "进展情况",
             Column::State => "状态",
             Column::Tags => "标签",
+            // The item's id: re-importing an exported ledger finds its items by it.
+            Column::SystemId => "系统编号",
         }
     }
 
@@ -92,6 +96,7 @@ impl Column {
             Column::Progress => 40.0,
             Column::State => 10.0,
             Column::Tags => 16.0,
+            Column::SystemId => 38.0,
         }
     }
 

@@ -5,3 +5,4 @@ pub mod app;
 pub mod cli;
 pub mod dev;
 pub mod dev_clock_grpc;
+pub mod ledger_xlsx;

@@ -2,6 +2,7 @@ use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
 use duban::cli::clock::ClockCommand;
+use duban::cli::items::{ItemCommand, LedgerCommand, SourceCommand};
 use duban::cli::org::OrgCommand;
 use duban::dev::{self, DevOptions};
 use duban_platform::configuration::Settings;
@@ -56,6 +57,21 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Source documents (督办来源).
+    Sources {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
+    /// Items (督办事项): draft, submit, approve, reject, decompose, list.
+    Items {
+        #[command(subcommand)]
+        command: ItemCommand,
+    },
+    /// The Excel ledger (督办台账): export and import.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -70,6 +86,11 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    // A command piped into `head` ends quietly, as Unix tools do.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
@@ -139,5 +160,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Org { command } => duban::cli::org::run(&data_dir, command).await,
         Command::Clock { command } => duban::cli::clock::run(&data_dir, command).await,
+        Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
+        Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
+        Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,
     }
 }

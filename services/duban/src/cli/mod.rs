@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod items;
 pub mod org;
 
 use anyhow::Context;
@@ -92,6 +93,11 @@ pub fn rpc_error(status: tonic::Status) -> anyhow::Error {
 /// Display width of a string, counting CJK characters as two columns.
 fn width(s: &str) -> usize {
     s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+}
+
+/// `s` padded with spaces to `columns` display columns.
+pub fn pad(s: &str, columns: usize) -> String {
+    format!("{s}{}", " ".repeat(columns.saturating_sub(width(s))))
 }
 
 /// Prints rows as an aligned table.

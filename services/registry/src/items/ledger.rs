@@ -18,7 +18,7 @@ use duban_platform::{Error, Result};
 use duban_proto::registry::v1 as pb;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Most rows one import takes.
@@ -80,6 +80,7 @@ impl LedgerImport {
 /// One row, checked and resolved against the directory.
 struct Planned {
     row: i32,
+    system_id: Option<Uuid>,
     key: String,
     number: Option<String>,
     fields: ItemFields,
@@ -310,6 +311,7 @@ fn plan_row(row: &pb::LedgerRow, names: &Names, v: &mut Violations) -> Option<Pl
     let reason = cell(Column::UrgencyReason);
     Some(Planned {
         row: r,
+        system_id: Uuid::parse_str(cell(Column::SystemId)).ok(),
         key,
         number,
         fields: ItemFields {
@@ -412,20 +414,22 @@ impl ItemService {
         };
         let mut changes = Vec::new();
         let mut sources: HashMap<(SourceKind, String), Uuid> = HashMap::new();
-        let mut taken: HashSet<String> = HashSet::new();
+        // Imported items by number, to hang sub-items (督〔2026〕15号-2) under their parent.
+        let mut by_number: HashMap<String, (Uuid, Vec<Uuid>)> = HashMap::new();
         for plan in planned {
-            if store::import_key_exists(&mut *conn, court, &plan.key).await? {
+            // Already in the ledger: the same item (by id, exported from here),
+            // the same number, or a row imported before.
+            let known_id = match plan.system_id {
+                Some(id) => store::item_in_court(&mut *conn, court, id).await?,
+                None => false,
+            };
+            let known_number = match &plan.number {
+                Some(n) => store::number_exists(&mut *conn, court, n).await?,
+                None => false,
+            };
+            if known_id || known_number || store::import_key_exists(&mut *conn, court, &plan.key).await? {
                 summary.unchanged += 1;
                 continue;
-            }
-            if let Some(n) = &plan.number {
-                if store::number_exists(&mut *conn, court, n).await? || !taken.insert(n.clone()) {
-                    return Err(Error::invalid(
-                        &format!("rows[{}].{}", plan.row, Column::Number.header()),
-                        &format!("row {}: number {n} is already used by another item", plan.row),
-                        &format!("第{}行:督办编号“{n}”已被其他事项使用", plan.row),
-                    ));
-                }
             }
             let source_id = match sources.get(&plan.source) {
                 Some(id) => *id,
@@ -488,6 +492,18 @@ impl ItemService {
                 .and_then(|d| self.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
                 .map(|t| t.with_timezone(&chrono::Utc));
             let item_id = Uuid::now_v7();
+            let parent = match number.as_deref().and_then(|n| n.rsplit_once('-')).map(|(p, _)| p) {
+                Some(parent_number) => match by_number.get(parent_number) {
+                    Some(found) => Some(found.clone()),
+                    None => store::item_by_number(&mut *conn, court, parent_number).await?,
+                },
+                None => None,
+            };
+            let mut ancestry = parent.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
+            ancestry.push(item_id);
+            if let Some(n) = &number {
+                by_number.insert(n.clone(), (item_id, ancestry.clone()));
+            }
             let fields = ItemFields {
                 source_id: Some(source_id),
                 ..plan.fields
@@ -497,8 +513,8 @@ impl ItemService {
                 court_id: court,
                 fields: &fields,
                 decision_id: None,
-                parent_id: None,
-                ancestry: &[item_id],
+                parent_id: parent.map(|(id, _)| id),
+                ancestry: &ancestry,
                 level: None,
                 state: plan.state,
                 number: number.as_deref(),

@@ -335,10 +335,21 @@ impl ItemService {
             Some(c) => c,
             None => match p.unit_scope.as_slice() {
                 [only] => *only,
+                // An admin of a one-court deployment means that court.
+                [] => match org_store::root_courts(&mut *conn).await?.as_slice() {
+                    [only] => *only,
+                    _ => {
+                        return Err(Error::invalid(
+                            field,
+                            "is required (there are several courts)",
+                            "须指定所属法院",
+                        ));
+                    }
+                },
                 _ => {
                     return Err(Error::invalid(
                         field,
-                        "is required (the caller acts for several courts or none)",
+                        "is required (the caller acts for several courts)",
                         "须指定所属法院",
                     ));
                 }

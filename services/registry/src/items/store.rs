@@ -614,3 +614,29 @@ pub async fn bump_number_counter(conn: &mut PgConnection, court_id: Uuid, year: 
     .await?;
     Ok(())
 }
+
+/// The id and ancestry of the item with `number` in a court's ledger.
+pub async fn item_by_number(
+    db: impl PgExecutor<'_>,
+    court_id: Uuid,
+    number: &str,
+) -> Result<Option<(Uuid, Vec<Uuid>)>> {
+    Ok(
+        sqlx::query_as("SELECT id, ancestry FROM registry.items WHERE court_id = $1 AND number = $2")
+            .bind(court_id)
+            .bind(number)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Whether the item `id` is in the court's ledger.
+pub async fn item_in_court(db: impl PgExecutor<'_>, court_id: Uuid, id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registry.items WHERE court_id = $1 AND id = $2)")
+            .bind(court_id)
+            .bind(id)
+            .fetch_one(db)
+            .await?,
+    )
+}

@@ -545,3 +545,12 @@ pub async fn people_with_roles_in(db: impl PgExecutor<'_>, court: Uuid, roles: &
     .fetch_all(db)
     .await?)
 }
+
+/// Courts at the root of the unit tree.
+pub async fn root_courts(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM registry.units WHERE parent_id IS NULL AND kind = 'court' ORDER BY sort_order, id",
+    )
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,261 @@
+//! The ledger as an Excel workbook (督办台账): written with rust_xlsxwriter in
+//! the office's own layout, read back with calamine from any workbook whose
+//! header row carries the ledger's column names.
+
+use anyhow::{Context, bail};
+use calamine::{Data, Reader, open_workbook_auto};
+use chrono::{Datelike, NaiveDate};
+use duban_core::item::{RegistrationState, SourceKind, UrgencyClass, format_date};
+use duban_core::ledger::Column;
+use duban_proto::registry::v1 as pb;
+use duban_registry::items::convert as conv;
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One ledger line as the office reads it.
+fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)> {
+    let local_date = |t: &prost_types::Timestamp| {
+        chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32).map(|t| t.with_timezone(&tz).date_naive())
+    };
+    let source = conv::source_kind_from(item.source_kind)
+        .map(SourceKind::label_zh)
+        .unwrap_or_default();
+    let urgency = conv::urgency_from(item.urgency)
+        .map(UrgencyClass::label_zh)
+        .unwrap_or_default();
+    let state = match &item.status {
+        Some(s) if !s.state_label.is_empty() => s.state_label.clone(),
+        _ => conv::state_from(item.state)
+            .map(RegistrationState::label_zh)
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let deadline = item
+        .deadline
+        .as_ref()
+        .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32))
+        .or_else(|| {
+            item.status
+                .as_ref()
+                .and_then(|s| s.next_deadline.as_ref())
+                .and_then(local_date)
+        });
+    let progress = match &item.status {
+        Some(s) if !s.latest_feedback.is_empty() => s.latest_feedback.clone(),
+        _ => item.progress_note.clone(),
+    };
+    let head = if item.assignee_person_name.is_empty() {
+        item.lead_unit_head_name.clone()
+    } else {
+        item.assignee_person_name.clone()
+    };
+    vec![
+        (Column::Seq, Cell::Number(index as f64)),
+        (Column::Number, Cell::Text(item.number.clone())),
+        (Column::Title, Cell::Text(item.title.clone())),
+        (Column::Requirements, Cell::Text(item.requirements.clone())),
+        (Column::Source, Cell::Text(source.to_owned())),
+        (Column::DocNumber, Cell::Text(item.source_doc_number.clone())),
+        (
+            Column::RegisteredOn,
+            Cell::Date(item.registered_time.as_ref().and_then(local_date)),
+        ),
+        (Column::Urgency, Cell::Text(urgency.to_owned())),
+        (Column::UrgencyReason, Cell::Text(item.urgency_reason.clone())),
+        (Column::LeadUnit, Cell::Text(item.lead_unit_name.clone())),
+        (Column::CoUnits, Cell::Text(item.co_unit_names.join("、"))),
+        (Column::Head, Cell::Text(head)),
+        (Column::Liaison, Cell::Text(item.lead_unit_liaison_name.clone())),
+        (Column::Leader, Cell::Text(item.supervising_leader_name.clone())),
+        (Column::Deadline, Cell::Date(deadline)),
+        (Column::Progress, Cell::Text(progress)),
+        (Column::State, Cell::Text(state)),
+        (Column::Tags, Cell::Text(item.tags.join("、"))),
+        (Column::SystemId, Cell::Text(item.id.clone())),
+    ]
+}
+
+enum Cell {
+    Text(String),
+    Number(f64),
+    Date(Option<NaiveDate>),
+}
+
+/// Writes a ledger workbook: a title line, the header row (frozen, with
+/// filters), one row per item, dates as real dates.
+pub struct LedgerWriter {
+    workbook: Workbook,
+    row: u32,
+    tz: chrono_tz::Tz,
+    text: Format,
+    wrap: Format,
+    date: Format,
+}
+
+impl LedgerWriter {
+    pub fn new(title: &str, subtitle: &str, tz: chrono_tz::Tz) -> anyhow::Result<Self> {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("督办台账")?;
+        let last = (Column::ALL.len() - 1) as u16;
+        let title_format = Format::new()
+            .set_bold()
+            .set_font_size(16)
+            .set_align(FormatAlign::Center);
+        sheet.merge_range(0, 0, 0, last, title, &title_format)?;
+        sheet.merge_range(1, 0, 1, last, subtitle, &Format::new().set_align(FormatAlign::Right))?;
+        let header = Format::new()
+            .set_bold()
+            .set_background_color("#D9E1F2")
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Center)
+            .set_align(FormatAlign::VerticalCenter);
+        for (i, c) in Column::ALL.iter().enumerate() {
+            sheet.write_string_with_format(2, i as u16, c.header(), &header)?;
+            sheet.set_column_width(i as u16, c.width())?;
+        }
+        sheet.set_freeze_panes(3, 0)?;
+        let border = Format::new()
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::VerticalCenter);
+        Ok(Self {
+            workbook,
+            row: 3,
+            tz,
+            text: border.clone(),
+            wrap: border.clone().set_text_wrap(),
+            date: border.set_num_format("yyyy-mm-dd"),
+        })
+    }
+
+    pub fn push(&mut self, item: &pb::Item) -> anyhow::Result<()> {
+        let index = (self.row - 2) as usize;
+        let row = self.row;
+        let sheet = self.workbook.worksheet_from_index(0)?;
+        for (col, (column, cell)) in cells(index, item, self.tz).into_iter().enumerate() {
+            let col = col as u16;
+            match cell {
+                Cell::Text(t) => {
+                    let format = if matches!(column, Column::Title | Column::Requirements | Column::Progress) {
+                        &self.wrap
+                    } else {
+                        &self.text
+                    };
+                    sheet.write_string_with_format(row, col, &t, format)?;
+                }
+                Cell::Number(n) => {
+                    sheet.write_number_with_format(row, col, n, &self.text)?;
+                }
+                Cell::Date(Some(d)) => {
+                    let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    sheet.write_datetime_with_format(row, col, &dt, &self.date)?;
+                }
+                Cell::Date(None) => {
+                    sheet.write_blank(row, col, &self.date)?;
+                }
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    pub fn save(mut self, path: &Path) -> anyhow::Result<usize> {
+        let rows = (self.row - 3) as usize;
+        let last = (Column::ALL.len() - 1) as u16;
+        let sheet = self.workbook.worksheet_from_index(0)?;
+        sheet.autofilter(2, 0, self.row.max(3) - 1, last)?;
+        self.workbook
+            .save(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(rows)
+    }
+}
+
+/// Reads the first sheet of a ledger workbook into rows keyed by column
+/// header. The header row is found among the first ten rows; columns this
+/// ledger does not know are ignored; the required ones must be there.
+pub fn read(path: &Path) -> anyhow::Result<Vec<pb::LedgerRow>> {
+    let mut workbook = open_workbook_auto(path).with_context(|| format!("opening {}", path.display()))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .context("the workbook has no sheet")?
+        .with_context(|| format!("reading the first sheet of {}", path.display()))?;
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let header_at = rows
+        .iter()
+        .take(10)
+        .position(|r| {
+            let names: Vec<String> = r.iter().map(|c| c.to_string()).collect();
+            names.iter().any(|n| Column::from_header(n) == Some(Column::Title))
+                && names.iter().any(|n| Column::from_header(n) == Some(Column::LeadUnit))
+        })
+        .with_context(|| {
+            format!(
+                "no header row with 事项名称 and 主办单位 in the first ten rows of {}",
+                path.display()
+            )
+        })?;
+    let columns: Vec<Option<Column>> = rows[header_at]
+        .iter()
+        .map(|c| Column::from_header(&c.to_string()))
+        .collect();
+    let missing: Vec<&str> = Column::ALL
+        .iter()
+        .filter(|c| c.required() && !columns.contains(&Some(**c)))
+        .map(|c| c.header())
+        .collect();
+    if !missing.is_empty() {
+        bail!("缺少必需的列 / missing required columns: {}", missing.join("、"));
+    }
+    let mut out = Vec::new();
+    for (offset, r) in rows.iter().enumerate().skip(header_at + 1) {
+        let mut cells = HashMap::new();
+        for (col, value) in r.iter().enumerate() {
+            let Some(Some(column)) = columns.get(col) else { continue };
+            let text = cell_text(value, *column);
+            if !text.is_empty() {
+                cells.insert(column.header().to_owned(), text);
+            }
+        }
+        if cells.is_empty() {
+            continue;
+        }
+        out.push(pb::LedgerRow {
+            // Spreadsheet rows count from 1.
+            row: (start_row + offset + 1) as i32,
+            cells,
+        });
+    }
+    Ok(out)
+}
+
+/// A cell as text; date cells (or bare serial numbers in date columns) as
+/// YYYY-MM-DD.
+fn cell_text(value: &Data, column: Column) -> String {
+    match value {
+        Data::Empty => String::new(),
+        Data::DateTime(dt) => dt.as_datetime().map(|d| format_date(d.date())).unwrap_or_default(),
+        Data::Float(f) if column.is_date() => serial_date(*f).map(format_date).unwrap_or_else(|| f.to_string()),
+        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+        other => other.to_string().trim().to_owned(),
+    }
+}
+
+/// An Excel serial day number (1900 date system) as a date.
+fn serial_date(serial: f64) -> Option<NaiveDate> {
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    base.checked_add_signed(chrono::Duration::days(serial.trunc() as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_dates() {
+        assert_eq!(serial_date(46086.0), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(serial_date(1.0), NaiveDate::from_ymd_opt(1899, 12, 31));
+    }
+}

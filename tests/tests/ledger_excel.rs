@@ -1,0 +1,408 @@
+//! The Excel ledger: export with Chinese headers and real dates, import of a
+//! historical ledger, all-or-nothing on bad rows, twice is once, and an
+//! exported file imports again.
+
+use calamine::{Data, Reader, open_workbook_auto};
+use duban::cli::items::{export, import};
+use duban_proto::registry::v1 as pb;
+use duban_tests::{TestApp, rid};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use std::path::PathBuf;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("duban-xlsx-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+async fn counts(pool: &sqlx::PgPool) -> (i64, i64, i64) {
+    let items: i64 = sqlx::query_scalar("SELECT count(*) FROM registry.items")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sources: i64 = sqlx::query_scalar("SELECT count(*) FROM registry.sources")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    (items, sources, events)
+}
+
+/// A historical ledger as an office keeps it: its own title line, then the
+/// header, dates as date cells and as text.
+fn historical_ledger(path: &PathBuf, extra_rows: &[[&str; 9]]) {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "2025年度督查督办事项台账").unwrap();
+    let headers = [
+        "序号",
+        "事项名称",
+        "来源",
+        "文号",
+        "立项日期",
+        "紧急程度",
+        "主办单位",
+        "协办单位",
+        "分管领导",
+        "办理时限",
+        "进展情况",
+        "状态",
+        "备注",
+    ];
+    for (i, h) in headers.iter().enumerate() {
+        ws.write_string(1, i as u16, *h).unwrap();
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let rows: Vec<[&str; 9]> = vec![
+        [
+            "推进立案信访窗口建设",
+            "院长批示",
+            "院批〔2025〕12号",
+            "2025-11-03",
+            "一般事项",
+            "立案庭",
+            "",
+            "陈立新",
+            "",
+        ],
+        [
+            "开展执行积案清理",
+            "分党组决定事项",
+            "纪要〔2025〕9号",
+            "2025-11-10",
+            "限期办理",
+            "执行局",
+            "立案庭、江城法院",
+            "孙立军",
+            "2025-12-31",
+        ],
+        [
+            "规范庭审录音录像",
+            "年度重点工作",
+            "",
+            "2025/12/1",
+            "重大复杂事项",
+            "刑事审判庭",
+            "",
+            "",
+            "",
+        ],
+    ];
+    for (r, row) in rows.iter().chain(extra_rows.iter()).enumerate() {
+        let line = (r + 2) as u32;
+        ws.write_number(line, 0, (r + 1) as f64).unwrap();
+        for (c, value) in [
+            (1, row[0]),
+            (2, row[1]),
+            (3, row[2]),
+            (5, row[4]),
+            (6, row[5]),
+            (7, row[6]),
+            (8, row[7]),
+        ] {
+            ws.write_string(line, c, value).unwrap();
+        }
+        // The first row's date as a real date cell, the others as typed text.
+        if r == 0 {
+            let d = ExcelDateTime::from_ymd(2025, 11, 3).unwrap();
+            ws.write_datetime_with_format(line, 4, &d, &date).unwrap();
+        } else {
+            ws.write_string(line, 4, row[3]).unwrap();
+        }
+        ws.write_string(line, 9, row[8]).unwrap();
+        ws.write_string(line, 10, "已召开专题会议研究部署").unwrap();
+        ws.write_string(line, 11, "办理中").unwrap();
+    }
+    wb.save(path).unwrap();
+}
+
+#[tokio::test]
+async fn a_historical_ledger_imports_once_with_its_dates() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let path = temp("history.xlsx");
+    historical_ledger(&path, &[]);
+    let mut client = app.admin().await;
+    let out = import(&mut client, &path, String::new(), false, false).await.unwrap();
+    assert_eq!(
+        (out.rows, out.created, out.unchanged, out.sources_created),
+        (3, 3, 0, 3)
+    );
+    let items = client
+        .list_items(pb::ListItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    let first = &items[0];
+    assert_eq!(first.title, "推进立案信访窗口建设");
+    assert_eq!(first.number, "督〔2025〕1号");
+    assert_eq!(first.state, pb::RegistrationState::Registered as i32);
+    assert_eq!(first.progress_note, "已召开专题会议研究部署");
+    assert_eq!(first.supervising_leader_name, "陈立新");
+    assert_eq!(first.source_doc_number, "院批〔2025〕12号");
+    assert_eq!(
+        items[1].deadline,
+        Some(pb::Date {
+            year: 2025,
+            month: 12,
+            day: 31
+        })
+    );
+    assert_eq!(items[1].co_unit_names, ["立案庭", "江川市江城区人民法院"]);
+    assert_eq!(items[2].number, "督〔2025〕3号");
+    // Registered on the ledger's date, not today.
+    let registered = client
+        .list_items(pb::ListItemsRequest {
+            registered: Some(pb::DateRange {
+                from: Some(pb::Date {
+                    year: 2025,
+                    month: 11,
+                    day: 3,
+                }),
+                to: Some(pb::Date {
+                    year: 2025,
+                    month: 11,
+                    day: 3,
+                }),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(registered.len(), 1);
+
+    // Again: nothing new.
+    let before = counts(&app.db.pool).await;
+    let again = import(&mut client, &path, String::new(), false, false).await.unwrap();
+    assert_eq!((again.created, again.unchanged), (0, 3));
+    assert_eq!(counts(&app.db.pool).await, before);
+    // New registrations continue after the imported numbers of that year.
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_ledger_with_bad_rows_imports_nothing_and_names_every_cell() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let path = temp("bad.xlsx");
+    historical_ledger(
+        &path,
+        &[
+            ["", "院长批示", "", "2025-11-20", "一般事项", "立案庭", "", "", ""],
+            [
+                "未知单位的事项",
+                "上级精神",
+                "",
+                "2025-13-01",
+                "很急",
+                "后勤处",
+                "",
+                "王五",
+                "",
+            ],
+            ["限期无时限", "其他", "", "2025-11-21", "限期办理", "执行局", "", "", ""],
+        ],
+    );
+    let before = counts(&app.db.pool).await;
+    let mut client = app.admin().await;
+    let err = import(&mut client, &path, String::new(), false, false)
+        .await
+        .unwrap_err();
+    let status = err.to_string();
+    assert!(status.starts_with("InvalidArgument"), "{status}");
+    // The CLI prints every violation; check the ones it carries.
+    for expected in [
+        "rows[6].事项名称",
+        "rows[7].来源",
+        "rows[7].立项日期",
+        "rows[7].紧急程度",
+        "rows[7].主办单位",
+        "rows[7].分管领导",
+        "rows[8].办理时限",
+        "第7行“主办单位”列:单位“后勤处”不在本院组织机构中",
+        "row 7, column 紧急程度",
+    ] {
+        assert!(status.contains(expected), "missing {expected} in:\n{status}");
+    }
+    assert_eq!(counts(&app.db.pool).await, before);
+
+    // The same through the RPC: INVALID_ARGUMENT with field violations.
+    let rows = duban::ledger_xlsx::read(&path).unwrap();
+    let messages = vec![
+        pb::ImportLedgerRequest {
+            part: Some(pb::import_ledger_request::Part::Options(pb::ImportLedgerOptions {
+                request_id: rid(),
+                ..Default::default()
+            })),
+        },
+        pb::ImportLedgerRequest {
+            part: Some(pb::import_ledger_request::Part::Rows(pb::LedgerRows { rows })),
+        },
+    ];
+    let err = client.import_ledger(tokio_stream::iter(messages)).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.get_error_details().bad_request().unwrap().field_violations.len(), 7);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_exported_ledger_has_the_office_headers_and_imports_again() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let mut client = app.admin().await;
+    let history = temp("history.xlsx");
+    historical_ledger(&history, &[]);
+    import(&mut client, &history, String::new(), false, false)
+        .await
+        .unwrap();
+    // One item decomposed, so the export carries sub-item numbers.
+    let parent = client
+        .list_items(pb::ListItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items[1]
+        .clone();
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let jcq = app.unit_by_code("jc-jcq").await;
+    let split = client
+        .decompose_item(pb::DecomposeItemRequest {
+            request_id: rid(),
+            id: parent.id.clone(),
+            children: vec![
+                pb::SubItem {
+                    level: pb::DecompositionLevel::Unit as i32,
+                    title: "江城法院积案清理".into(),
+                    lead_unit_id: jcq.id.clone(),
+                    ..Default::default()
+                },
+                pb::SubItem {
+                    level: pb::DecompositionLevel::Unit as i32,
+                    title: "中院积案清理".into(),
+                    lead_unit_id: zxj.id.clone(),
+                    ..Default::default()
+                },
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for child in &split.children {
+        let approved = client
+            .approve_item(pb::ApproveItemRequest {
+                request_id: rid(),
+                id: child.id.clone(),
+                etag: child.etag.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(approved.number.starts_with("督〔2025〕2号-"), "{}", approved.number);
+    }
+
+    let out = temp("export.xlsx");
+    let rows = export(
+        &mut client,
+        pb::ListItemsRequest::default(),
+        &out,
+        "督查督办事项台账",
+        TZ,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows, 5);
+    let mut wb = open_workbook_auto(&out).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let sheet: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(sheet[0][0].to_string(), "督查督办事项台账");
+    let headers: Vec<String> = sheet[2].iter().map(|c| c.to_string()).collect();
+    for h in [
+        "序号",
+        "事项名称",
+        "来源",
+        "文号",
+        "立项日期",
+        "紧急程度",
+        "主办单位",
+        "协办单位",
+        "责任人",
+        "联络员",
+        "分管领导",
+        "办理时限",
+        "进展情况",
+        "状态",
+    ] {
+        assert!(headers.contains(&h.to_owned()), "{h} missing from {headers:?}");
+    }
+    let col = |h: &str| headers.iter().position(|x| x == h).unwrap();
+    assert!(
+        matches!(sheet[3][col("立项日期")], Data::DateTime(_)),
+        "dates are date cells: {:?}",
+        sheet[3][col("立项日期")]
+    );
+    assert_eq!(sheet[3][col("责任人")].to_string(), "王建华");
+    assert_eq!(sheet[3][col("联络员")].to_string(), "李晓婷");
+    assert_eq!(sheet[3][col("紧急程度")].to_string(), "一般事项");
+
+    // Into the same ledger: everything is already there.
+    let again = import(&mut client, &out, String::new(), false, false).await.unwrap();
+    assert_eq!((again.created, again.unchanged), (0, 5));
+
+    // Into a fresh court with the same directory: everything comes across,
+    // sub-items under their parent.
+    let other = TestApp::spawn().await;
+    other.load_demo().await;
+    let mut other_client = other.admin().await;
+    let moved = import(&mut other_client, &out, String::new(), false, false)
+        .await
+        .unwrap();
+    assert_eq!((moved.created, moved.unchanged), (5, 0));
+    let items = other_client
+        .list_items(pb::ListItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    let numbers: Vec<&str> = items.iter().map(|i| i.number.as_str()).collect();
+    assert_eq!(
+        numbers,
+        [
+            "督〔2025〕1号",
+            "督〔2025〕2号",
+            "督〔2025〕3号",
+            "督〔2025〕2号-1",
+            "督〔2025〕2号-2"
+        ]
+    );
+    let parent_there = items.iter().find(|i| i.number == "督〔2025〕2号").unwrap();
+    assert!(
+        items
+            .iter()
+            .filter(|i| i.number.starts_with("督〔2025〕2号-"))
+            .all(|i| i.parent_id == parent_there.id)
+    );
+    assert_eq!(
+        items[0].registered_time,
+        client
+            .list_items(pb::ListItemsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .items[0]
+            .registered_time
+    );
+    app.stop().await;
+    other.stop().await;
+}
