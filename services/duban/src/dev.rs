@@ -12,6 +12,7 @@ use duban_platform::db;
 use duban_platform::pg_cluster::PrivateCluster;
 use duban_platform::server::cancel_on_signal;
 use duban_proto::registry::v1 as pb;
+use duban_registry::items::service::ItemService;
 use duban_registry::org::service::OrgService;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     clock.ensure_ready().await?;
     let (admin_secret, admin) = admin_token(&pool, &data_dir).await?;
     if options.demo {
-        load_demo(&pool, &clock, &admin).await?;
+        load_demo(&pool, &clock, settings.court_tz(), &admin).await?;
     }
 
     let shutdown = CancellationToken::new();
@@ -116,7 +117,7 @@ async fn admin_token(pool: &PgPool, data_dir: &Path) -> anyhow::Result<(String, 
 
 /// Loads the demo court through the same import every office uses; loading
 /// it again changes nothing.
-async fn load_demo(pool: &PgPool, clock: &Clock, admin: &Principal) -> anyhow::Result<()> {
+async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Principal) -> anyhow::Result<()> {
     let org = OrgService::new(pool.clone(), clock.clone());
     let out = org
         .import(
@@ -134,5 +135,6 @@ async fn load_demo(pool: &PgPool, clock: &Clock, admin: &Principal) -> anyhow::R
         people_created = out.people_created,
         "demo court loaded"
     );
-    Ok(())
+    let items = ItemService::new(pool.clone(), clock.clone(), tz);
+    crate::demo::load_items(&items, pool, admin).await
 }

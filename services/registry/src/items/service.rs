@@ -498,6 +498,7 @@ impl ItemService {
         )
         .await?;
         let next = page::cut(&mut sources, limit, |s: &Source| page::encode(&[&s.id.to_string()]));
+        store::attach_decisions(&self.pool, &mut sources).await?;
         Ok(pb::ListSourcesResponse {
             sources: sources.iter().map(conv::source).collect(),
             next_page_token: next,

@@ -143,6 +143,31 @@ pub async fn list_sources(
     rows.iter().map(source_from_row).collect()
 }
 
+/// Fills in the decisions of listed sources, in one query.
+pub async fn attach_decisions(db: impl PgExecutor<'_>, sources: &mut [Source]) -> Result<()> {
+    let ids: Vec<Uuid> = sources.iter().map(|s| s.id).collect();
+    let rows = sqlx::query(
+        "SELECT d.source_id, d.id, d.seq, d.text, \
+                ARRAY(SELECT i.id FROM registry.items i WHERE i.decision_id = d.id ORDER BY i.seq) AS item_ids \
+         FROM registry.decisions d WHERE d.source_id = ANY($1) ORDER BY d.source_id, d.seq",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    for r in rows {
+        let source_id: Uuid = r.try_get("source_id")?;
+        if let Some(s) = sources.iter_mut().find(|s| s.id == source_id) {
+            s.decisions.push(Decision {
+                id: r.try_get("id")?,
+                seq: r.try_get("seq")?,
+                text: r.try_get("text")?,
+                item_ids: r.try_get("item_ids")?,
+            });
+        }
+    }
+    Ok(())
+}
+
 // ---- items -------------------------------------------------------------------
 
 const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.requirements, i.source_id, i.decision_id, \
