@@ -10,9 +10,9 @@ use std::time::Duration;
 
 async fn write(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
     let payload = serde_json::json!({ "label": label });
-    events::append(
+    events::append_all(
         tx,
-        &NewEvent {
+        &[NewEvent {
             service: "test",
             event_type: "test.happened",
             subject_kind: "test",
@@ -22,10 +22,14 @@ async fn write(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
             principal: "tester",
             request_id: label,
             occurred_at: chrono::Utc::now(),
-        },
+        }],
     )
     .await
-    .unwrap()
+    .unwrap();
+    sqlx::query_scalar("SELECT currval(pg_get_serial_sequence('platform.events', 'id'))")
+        .fetch_one(tx)
+        .await
+        .unwrap()
 }
 
 async fn drain(pool: &PgPool, cursor: &mut Cursor) -> Vec<i64> {

@@ -3,7 +3,7 @@
 //! exported file imports again.
 
 use calamine::{Data, Reader, open_workbook_auto};
-use duban::cli::items::{export, import};
+use duban::cli::items::{ExportOptions, export, import};
 use duban_proto::registry::v1 as pb;
 use duban_tests::{TestApp, rid};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -316,9 +316,12 @@ async fn the_exported_ledger_has_the_office_headers_and_imports_again() {
         &mut client,
         pb::ListItemsRequest::default(),
         &out,
-        "督查督办事项台账",
-        TZ,
-        false,
+        &ExportOptions {
+            title: "督查督办事项台账",
+            tz: TZ,
+            limit: None,
+            progress: false,
+        },
     )
     .await
     .unwrap();

@@ -7,7 +7,6 @@ use crate::error::Result;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sqlx::{PgConnection, PgPool, Row};
-use uuid::Uuid;
 
 pub struct AuditEntry<'a> {
     pub principal: &'a Principal,
@@ -20,41 +19,34 @@ pub struct AuditEntry<'a> {
     pub after: Option<&'a serde_json::Value>,
 }
 
-/// Appends one record to the chain and moves the head. Returns its sequence
-/// number.
-pub async fn append(conn: &mut PgConnection, entry: &AuditEntry<'_>) -> Result<i64> {
-    let (head_seq, head_hash): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT seq, hash FROM platform.audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await?;
-    let seq = head_seq + 1;
-    let token_id: Option<Uuid> = Some(entry.principal.token_id);
-    let hash: Vec<u8> = sqlx::query_scalar(
-        "INSERT INTO platform.audit_log \
-           (seq, prev_hash, hash, occurred_at, principal, token_id, action, target_kind, target_id, before, after, request_id) \
-         VALUES ($1, $2, platform.audit_digest($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11), \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         RETURNING hash",
-    )
-    .bind(seq)
-    .bind(&head_hash)
-    .bind(entry.occurred_at)
-    .bind(&entry.principal.name)
-    .bind(token_id)
-    .bind(entry.action)
-    .bind(entry.target_kind)
-    .bind(entry.target_id)
-    .bind(entry.before)
-    .bind(entry.after)
-    .bind(entry.request_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE platform.audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&hash)
-        .execute(&mut *conn)
+/// Appends records to the chain, in order, and moves the head: one round
+/// trip however many (`platform.audit_append`). Returns the last sequence
+/// number, or `None` when there was nothing to append.
+pub async fn append_all(conn: &mut PgConnection, entries: &[AuditEntry<'_>]) -> Result<Option<i64>> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let json: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "occurred_at": e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "principal": e.principal.name,
+                "token_id": e.principal.token_id,
+                "action": e.action,
+                "target_kind": e.target_kind,
+                "target_id": e.target_id,
+                "before": e.before,
+                "after": e.after,
+                "request_id": e.request_id,
+            })
+        })
+        .collect();
+    let seq: i64 = sqlx::query_scalar("SELECT platform.audit_append($1)")
+        .bind(serde_json::Value::Array(json))
+        .fetch_one(conn)
         .await?;
-    Ok(seq)
+    Ok(Some(seq))
 }
 
 /// The outcome of walking the chain.

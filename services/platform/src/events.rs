@@ -26,23 +26,43 @@ pub struct NewEvent<'a> {
     pub occurred_at: DateTime<Utc>,
 }
 
-pub async fn append(conn: &mut PgConnection, event: &NewEvent<'_>) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+/// Writes events in one statement, in order.
+pub async fn append_all(conn: &mut PgConnection, events: &[NewEvent<'_>]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.occurred_at).collect();
+    let service: Vec<&str> = events.iter().map(|e| e.service).collect();
+    let kind: Vec<&str> = events.iter().map(|e| e.event_type).collect();
+    let subject_kind: Vec<&str> = events.iter().map(|e| e.subject_kind).collect();
+    let subject_id: Vec<&str> = events.iter().map(|e| e.subject_id).collect();
+    // Unit lists differ in length, so they travel as JSON arrays.
+    let units: Vec<serde_json::Value> = events.iter().map(|e| serde_json::json!(e.unit_ids)).collect();
+    let payload: Vec<&serde_json::Value> = events.iter().map(|e| e.payload).collect();
+    let principal: Vec<&str> = events.iter().map(|e| e.principal).collect();
+    let request_id: Vec<&str> = events.iter().map(|e| e.request_id).collect();
+    sqlx::query(
         "INSERT INTO platform.events \
            (occurred_at, service, event_type, subject_kind, subject_id, unit_ids, payload, principal, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         SELECT t.at, t.service, t.kind, t.subject_kind, t.subject_id, \
+                ARRAY(SELECT jsonb_array_elements_text(t.units)::uuid), t.payload, t.principal, t.request_id \
+         FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], \
+                     $8::text[], $9::text[]) WITH ORDINALITY \
+              AS t(at, service, kind, subject_kind, subject_id, units, payload, principal, request_id, n) \
+         ORDER BY t.n",
     )
-    .bind(event.occurred_at)
-    .bind(event.service)
-    .bind(event.event_type)
-    .bind(event.subject_kind)
-    .bind(event.subject_id)
-    .bind(event.unit_ids)
-    .bind(event.payload)
-    .bind(event.principal)
-    .bind(event.request_id)
-    .fetch_one(conn)
-    .await?)
+    .bind(&at)
+    .bind(&service)
+    .bind(&kind)
+    .bind(&subject_kind)
+    .bind(&subject_id)
+    .bind(&units)
+    .bind(&payload)
+    .bind(&principal)
+    .bind(&request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A position in the event stream; the string form is opaque to clients.

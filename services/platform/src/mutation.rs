@@ -96,41 +96,41 @@ where
         return replay(pool, ctx, &fingerprint).await;
     }
     let (response, changes) = body(&mut tx).await?;
-    for change in &changes {
-        let payload = serde_json::json!({ "before": change.before, "after": change.after });
-        events::append(
-            &mut tx,
-            &NewEvent {
-                service: ctx.service,
-                event_type: change.action,
-                subject_kind: change.target_kind,
-                subject_id: &change.target_id,
-                unit_ids: &change.unit_ids,
-                payload: &payload,
-                principal: &ctx.principal.name,
-                request_id: &ctx.request_id,
-                occurred_at: ctx.now,
-            },
-        )
-        .await?;
-    }
+    let payloads: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| serde_json::json!({ "before": c.before, "after": c.after }))
+        .collect();
+    let events: Vec<NewEvent> = changes
+        .iter()
+        .zip(&payloads)
+        .map(|(change, payload)| NewEvent {
+            service: ctx.service,
+            event_type: change.action,
+            subject_kind: change.target_kind,
+            subject_id: &change.target_id,
+            unit_ids: &change.unit_ids,
+            payload,
+            principal: &ctx.principal.name,
+            request_id: &ctx.request_id,
+            occurred_at: ctx.now,
+        })
+        .collect();
+    events::append_all(&mut tx, &events).await?;
+    let entries: Vec<AuditEntry> = changes
+        .iter()
+        .map(|change| AuditEntry {
+            principal: &ctx.principal,
+            request_id: &ctx.request_id,
+            occurred_at: ctx.now,
+            action: change.action,
+            target_kind: change.target_kind,
+            target_id: &change.target_id,
+            before: change.before.as_ref(),
+            after: change.after.as_ref(),
+        })
+        .collect();
     // Audit last: its head lock is held only until the commit below.
-    for change in &changes {
-        audit::append(
-            &mut tx,
-            &AuditEntry {
-                principal: &ctx.principal,
-                request_id: &ctx.request_id,
-                occurred_at: ctx.now,
-                action: change.action,
-                target_kind: change.target_kind,
-                target_id: &change.target_id,
-                before: change.before.as_ref(),
-                after: change.after.as_ref(),
-            },
-        )
-        .await?;
-    }
+    audit::append_all(&mut tx, &entries).await?;
     sqlx::query("UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2")
         .bind(&ctx.principal.name)
         .bind(&ctx.request_id)

@@ -111,7 +111,10 @@ pub async fn serve(
     if let Some(tls) = tls {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small RPC answers must not wait on Nagle's algorithm and delayed ACKs.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
     let signal = shutdown.clone();
     let server = builder
         .layer(auth)

@@ -406,6 +406,9 @@ pub enum LedgerCommand {
         /// Title line of the sheet.
         #[arg(long, default_value = "督查督办事项台账")]
         title: String,
+        /// At most this many items.
+        #[arg(long)]
+        limit: Option<usize>,
         #[command(flatten)]
         filters: Filters,
         #[command(flatten)]
@@ -938,30 +941,41 @@ fn bar(len: Option<u64>, message: &'static str) -> ProgressBar {
     bar.with_message(message)
 }
 
+/// How `export` writes the workbook.
+pub struct ExportOptions<'a> {
+    /// The sheet's title line.
+    pub title: &'a str,
+    pub tz: chrono_tz::Tz,
+    /// At most this many items.
+    pub limit: Option<usize>,
+    pub progress: bool,
+}
+
 /// Exports every item the filters select into `out`; returns the row count.
 pub async fn export(
     c: &mut Client,
     req: pb::ListItemsRequest,
     out: &Path,
-    title: &str,
-    tz: chrono_tz::Tz,
-    progress: bool,
+    options: &ExportOptions<'_>,
 ) -> anyhow::Result<usize> {
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = chrono::Utc::now().with_timezone(&options.tz).date_naive();
     let subtitle = format!("导出日期:{}", today.format("%Y年%m月%d日"));
-    let mut writer = LedgerWriter::new(title, &subtitle, tz)?;
-    let bar = if progress {
+    let mut writer = LedgerWriter::new(options.title, &subtitle, options.tz)?;
+    let bar = if options.progress {
         bar(None, "导出台账")
     } else {
         ProgressBar::hidden()
     };
+    let limit = options.limit.unwrap_or(usize::MAX);
+    let mut written = 0;
     let mut req = pb::ListItemsRequest { page_size: 500, ..req };
-    loop {
+    while written < limit {
         let page = c.list_items(req.clone()).await.map_err(rpc_error)?.into_inner();
-        for item in &page.items {
+        for item in page.items.iter().take(limit - written) {
             writer.push(item)?;
+            written += 1;
         }
-        bar.inc(page.items.len() as u64);
+        bar.set_position(written as u64);
         if page.next_page_token.is_empty() {
             break;
         }
@@ -1024,6 +1038,7 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
         LedgerCommand::Export {
             out,
             title,
+            limit,
             filters,
             client: args,
         } => {
@@ -1035,7 +1050,18 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
             };
             let req = filters.request(dir.as_ref())?;
             let started = std::time::Instant::now();
-            let rows = export(&mut c, req, &out, &title, tz, true).await?;
+            let rows = export(
+                &mut c,
+                req,
+                &out,
+                &ExportOptions {
+                    title: &title,
+                    tz,
+                    limit,
+                    progress: true,
+                },
+            )
+            .await?;
             println!(
                 "已导出 {rows} 条事项到 {}({:.1} 秒)",
                 out.display(),

@@ -90,6 +90,17 @@ struct Planned {
     progress: String,
 }
 
+/// A new row, with everything decided before the bulk insert.
+struct Prepared {
+    id: Uuid,
+    number: Option<String>,
+    parent: Option<Uuid>,
+    ancestry: Vec<Uuid>,
+    registered_at: Option<chrono::DateTime<chrono::Utc>>,
+    fields: ItemFields,
+    plan: Planned,
+}
+
 /// The directory as the rows name it: units and leaders by name.
 struct Names {
     units: HashMap<String, Vec<Uuid>>,
@@ -412,85 +423,110 @@ impl ItemService {
             rows: rows.rows.len() as i32,
             ..Default::default()
         };
-        let mut changes = Vec::new();
+        // Rows already in the ledger: the same item (by id, exported from
+        // here), the same number, or a row imported before. Three queries for
+        // the whole file.
+        let ids: Vec<Uuid> = planned.iter().filter_map(|p| p.system_id).collect();
+        let numbers: Vec<String> = planned.iter().filter_map(|p| p.number.clone()).collect();
+        let keys: Vec<String> = planned.iter().map(|p| p.key.clone()).collect();
+        let known = store::known_in_court(&mut *conn, court, &ids, &numbers, &keys).await?;
+        let (known_rows, new_rows): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| {
+            p.system_id.is_some_and(|id| known.ids.contains(&id))
+                || p.number.as_ref().is_some_and(|n| known.numbers.contains(n))
+                || known.keys.contains(&p.key)
+        });
+        summary.unchanged = known_rows.len() as i32;
+
+        // Sources, one per (kind, 文号), found or created.
         let mut sources: HashMap<(SourceKind, String), Uuid> = HashMap::new();
-        // Imported items by number, to hang sub-items (督〔2026〕15号-2) under their parent.
-        let mut by_number: HashMap<String, (Uuid, Vec<Uuid>)> = HashMap::new();
-        for plan in planned {
-            // Already in the ledger: the same item (by id, exported from here),
-            // the same number, or a row imported before.
-            let known_id = match plan.system_id {
-                Some(id) => store::item_in_court(&mut *conn, court, id).await?,
-                None => false,
-            };
-            let known_number = match &plan.number {
-                Some(n) => store::number_exists(&mut *conn, court, n).await?,
-                None => false,
-            };
-            if known_id || known_number || store::import_key_exists(&mut *conn, court, &plan.key).await? {
-                summary.unchanged += 1;
+        let mut changes = Vec::new();
+        for plan in &new_rows {
+            if sources.contains_key(&plan.source) {
                 continue;
             }
-            let source_id = match sources.get(&plan.source) {
-                Some(id) => *id,
+            let (kind, doc_number) = plan.source.clone();
+            let existing = match doc_number.as_str() {
+                "" => None,
+                n => store::source_by_number(&mut *conn, court, kind, n).await?,
+            };
+            let id = match existing {
+                Some(id) => id,
                 None => {
-                    let (kind, doc_number) = plan.source.clone();
-                    let id = match store::source_by_number(&mut *conn, court, kind, &doc_number).await? {
-                        Some(id) if !doc_number.is_empty() => id,
-                        _ => {
-                            let id = Uuid::now_v7();
-                            let fields = super::model::SourceFields {
-                                court_id: court,
-                                kind,
-                                title: if doc_number.is_empty() {
-                                    format!("{}(台账导入)", kind.label_zh())
-                                } else {
-                                    doc_number.clone()
-                                },
-                                doc_number: doc_number.clone(),
-                                doc_date: None,
-                                issuer: String::new(),
-                                oa_link: String::new(),
-                            };
-                            store::insert_source(conn, id, &fields, &[], ctx.now).await?;
-                            summary.sources_created += 1;
-                            changes.push(Change {
-                                action: "source.created",
-                                target_kind: "source",
-                                target_id: id.to_string(),
-                                before: None,
-                                after: serde_json::to_value(&fields).ok(),
-                                unit_ids: vec![court],
-                            });
-                            id
-                        }
+                    let id = Uuid::now_v7();
+                    let fields = super::model::SourceFields {
+                        court_id: court,
+                        kind,
+                        title: if doc_number.is_empty() {
+                            format!("{}(台账导入)", kind.label_zh())
+                        } else {
+                            doc_number.clone()
+                        },
+                        doc_number: doc_number.clone(),
+                        doc_date: None,
+                        issuer: String::new(),
+                        oa_link: String::new(),
                     };
-                    sources.insert(plan.source.clone(), id);
+                    store::insert_source(conn, id, &fields, &[], ctx.now).await?;
+                    summary.sources_created += 1;
+                    changes.push(Change {
+                        action: "source.created",
+                        target_kind: "source",
+                        target_id: id.to_string(),
+                        before: None,
+                        after: serde_json::to_value(&fields).ok(),
+                        unit_ids: vec![court],
+                    });
                     id
                 }
             };
+            sources.insert(plan.source.clone(), id);
+        }
+
+        // Numbers: the file's own ones move the yearly counters past them;
+        // registered rows without one get the next numbers of their year.
+        let mut highest: HashMap<i32, i64> = HashMap::new();
+        for (year, seq) in new_rows
+            .iter()
+            .filter_map(|p| p.number.as_deref().and_then(parse_number))
+        {
+            let h = highest.entry(year).or_default();
+            *h = (*h).max(seq);
+        }
+        for (year, seq) in &highest {
+            store::bump_number_counter(conn, court, *year, *seq).await?;
+        }
+        let year_of = |p: &Planned| {
+            p.registered_on
+                .map(|d| d.year())
+                .unwrap_or_else(|| self.local_date(ctx.now).year())
+        };
+        let mut wanted: HashMap<i32, i64> = HashMap::new();
+        for p in new_rows
+            .iter()
+            .filter(|p| p.number.is_none() && p.state == RegistrationState::Registered)
+        {
+            *wanted.entry(year_of(p)).or_default() += 1;
+        }
+        let mut next: HashMap<i32, i64> = HashMap::new();
+        for (year, count) in wanted {
+            next.insert(year, store::reserve_numbers(conn, court, year, count).await?);
+        }
+
+        // Ids, numbers and places in the tree, decided before one bulk insert.
+        let mut by_number: HashMap<String, (Uuid, Vec<Uuid>)> = HashMap::new();
+        let mut prepared = Vec::with_capacity(new_rows.len());
+        for plan in new_rows {
             let registered = plan.state == RegistrationState::Registered;
             let number = match (&plan.number, registered) {
-                (Some(n), _) => {
-                    if let Some((year, seq)) = parse_number(n) {
-                        store::bump_number_counter(conn, court, year, seq).await?;
-                    }
-                    Some(n.clone())
-                }
+                (Some(n), _) => Some(n.clone()),
                 (None, true) => {
-                    let year = plan
-                        .registered_on
-                        .map(|d| d.year())
-                        .unwrap_or_else(|| self.local_date(ctx.now).year());
-                    Some(rules::item_number(year, store::next_number(conn, court, year).await?))
+                    let year = year_of(&plan);
+                    let seq = next.get_mut(&year).expect("reserved");
+                    *seq += 1;
+                    Some(rules::item_number(year, *seq - 1))
                 }
                 (None, false) => None,
             };
-            let registered_at = plan
-                .registered_on
-                .filter(|_| registered)
-                .and_then(|d| self.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
-                .map(|t| t.with_timezone(&chrono::Utc));
             let item_id = Uuid::now_v7();
             let parent = match number.as_deref().and_then(|n| n.rsplit_once('-')).map(|(p, _)| p) {
                 Some(parent_number) => match by_number.get(parent_number) {
@@ -504,43 +540,64 @@ impl ItemService {
             if let Some(n) = &number {
                 by_number.insert(n.clone(), (item_id, ancestry.clone()));
             }
+            let registered_at = plan
+                .registered_on
+                .filter(|_| registered)
+                .and_then(|d| self.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
+                .map(|t| t.with_timezone(&chrono::Utc));
             let fields = ItemFields {
-                source_id: Some(source_id),
-                ..plan.fields
+                source_id: Some(sources[&plan.source]),
+                ..plan.fields.clone()
             };
-            let new = NewItem {
+            prepared.push(Prepared {
                 id: item_id,
-                court_id: court,
-                fields: &fields,
-                decision_id: None,
-                parent_id: parent.map(|(id, _)| id),
-                ancestry: &ancestry,
-                level: None,
-                state: plan.state,
-                number: number.as_deref(),
-                reviewed_by: if registered { &p.name } else { "" },
-                review_comment: if registered { "台账导入" } else { "" },
+                number,
+                parent: parent.map(|(id, _)| id),
+                ancestry,
                 registered_at,
-                registered_on: plan.registered_on.filter(|_| registered),
-                progress_note: &plan.progress,
-                import_key: Some(&plan.key),
-            };
-            store::insert_item(conn, &new, ctx.now).await?;
-            summary.created += 1;
+                fields,
+                plan,
+            });
+        }
+        let reviewer = p.name.clone();
+        let new_items: Vec<NewItem> = prepared
+            .iter()
+            .map(|p| {
+                let registered = p.plan.state == RegistrationState::Registered;
+                NewItem {
+                    id: p.id,
+                    court_id: court,
+                    fields: &p.fields,
+                    decision_id: None,
+                    parent_id: p.parent,
+                    ancestry: &p.ancestry,
+                    level: None,
+                    state: p.plan.state,
+                    number: p.number.as_deref(),
+                    reviewed_by: if registered { &reviewer } else { "" },
+                    review_comment: if registered { "台账导入" } else { "" },
+                    registered_at: p.registered_at,
+                    registered_on: p.plan.registered_on.filter(|_| registered),
+                    progress_note: &p.plan.progress,
+                    import_key: Some(&p.plan.key),
+                }
+            })
+            .collect();
+        store::insert_items_bulk(conn, &new_items, ctx.now).await?;
+        summary.created = new_items.len() as i32;
+        for p in &prepared {
+            let mut unit_ids = vec![court, p.fields.lead_unit_id];
+            unit_ids.extend(p.fields.co_unit_ids.iter().copied());
             changes.push(Change {
                 action: "item.imported",
                 target_kind: "item",
-                target_id: item_id.to_string(),
+                target_id: p.id.to_string(),
                 before: None,
                 after: Some(serde_json::json!({
-                    "row": plan.row, "file": options.file_name, "number": number, "state": plan.state.code(),
-                    "fields": fields,
+                    "row": p.plan.row, "file": options.file_name, "number": p.number, "state": p.plan.state.code(),
+                    "fields": p.fields,
                 })),
-                unit_ids: {
-                    let mut u = vec![court, fields.lead_unit_id];
-                    u.extend(fields.co_unit_ids.iter().copied());
-                    u
-                },
+                unit_ids,
             });
         }
         Ok((summary, changes))

@@ -755,7 +755,10 @@ impl ItemService {
                     .ok_or_else(|| anyhow::anyhow!("registered parent {parent} has no number"))?;
                 rules::sub_item_number(&parent_number, store::numbered_children(conn, parent).await? + 1)
             }
-            None => rules::item_number(on.year(), store::next_number(conn, before.court_id, on.year()).await?),
+            None => rules::item_number(
+                on.year(),
+                store::reserve_numbers(conn, before.court_id, on.year(), 1).await?,
+            ),
         };
         let review = Review {
             state: RegistrationState::Registered,

@@ -432,18 +432,6 @@ pub async fn set_review(conn: &mut PgConnection, id: Uuid, r: &Review<'_>, now: 
     Ok(())
 }
 
-/// The next number in a court's yearly 督办编号 sequence.
-pub async fn next_number(conn: &mut PgConnection, court_id: Uuid, year: i32) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO registry.item_numbers (court_id, year, last) VALUES ($1, $2, 1) \
-         ON CONFLICT (court_id, year) DO UPDATE SET last = registry.item_numbers.last + 1 RETURNING last",
-    )
-    .bind(court_id)
-    .bind(year)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// How many children of `parent_id` already carry a number.
 pub async fn numbered_children(conn: &mut PgConnection, parent_id: Uuid) -> Result<i64> {
     Ok(
@@ -603,28 +591,6 @@ pub async fn units_within(db: impl PgExecutor<'_>, roots: &[Uuid]) -> Result<Vec
         .await?)
 }
 
-/// Whether an item with this import key is already in the court's ledger.
-pub async fn import_key_exists(db: impl PgExecutor<'_>, court_id: Uuid, key: &str) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registry.items WHERE court_id = $1 AND import_key = $2)")
-            .bind(court_id)
-            .bind(key)
-            .fetch_one(db)
-            .await?,
-    )
-}
-
-/// Whether a number is taken in the court's ledger.
-pub async fn number_exists(db: impl PgExecutor<'_>, court_id: Uuid, number: &str) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registry.items WHERE court_id = $1 AND number = $2)")
-            .bind(court_id)
-            .bind(number)
-            .fetch_one(db)
-            .await?,
-    )
-}
-
 /// Moves a court's yearly counter past an imported number, so new numbers
 /// never collide with historical ones.
 pub async fn bump_number_counter(conn: &mut PgConnection, court_id: Uuid, year: i32, at_least: i64) -> Result<()> {
@@ -655,13 +621,100 @@ pub async fn item_by_number(
     )
 }
 
-/// Whether the item `id` is in the court's ledger.
-pub async fn item_in_court(db: impl PgExecutor<'_>, court_id: Uuid, id: Uuid) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registry.items WHERE court_id = $1 AND id = $2)")
+/// Which of the given ids, numbers and import keys a court's ledger holds.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub ids: std::collections::HashSet<Uuid>,
+    pub numbers: std::collections::HashSet<String>,
+    pub keys: std::collections::HashSet<String>,
+}
+
+pub async fn known_in_court(
+    conn: &mut PgConnection,
+    court_id: Uuid,
+    ids: &[Uuid],
+    numbers: &[String],
+    keys: &[String],
+) -> Result<Known> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM registry.items WHERE court_id = $1 AND id = ANY($2)")
+        .bind(court_id)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let numbers: Vec<String> =
+        sqlx::query_scalar("SELECT number FROM registry.items WHERE court_id = $1 AND number = ANY($2)")
             .bind(court_id)
-            .bind(id)
-            .fetch_one(db)
-            .await?,
+            .bind(numbers)
+            .fetch_all(&mut *conn)
+            .await?;
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT import_key FROM registry.items WHERE court_id = $1 AND import_key = ANY($2)")
+            .bind(court_id)
+            .bind(keys)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Known {
+        ids: ids.into_iter().collect(),
+        numbers: numbers.into_iter().collect(),
+        keys: keys.into_iter().collect(),
+    })
+}
+
+/// Reserves `count` consecutive numbers of a court's year; returns the first.
+pub async fn reserve_numbers(conn: &mut PgConnection, court_id: Uuid, year: i32, count: i64) -> Result<i64> {
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO registry.item_numbers (court_id, year, last) VALUES ($1, $2, $3) \
+         ON CONFLICT (court_id, year) DO UPDATE SET last = registry.item_numbers.last + $3 RETURNING last",
     )
+    .bind(court_id)
+    .bind(year)
+    .bind(count)
+    .fetch_one(conn)
+    .await?;
+    Ok(last - count + 1)
+}
+
+/// Inserts many items without targets, a thousand rows a statement.
+pub async fn insert_items_bulk(conn: &mut PgConnection, items: &[NewItem<'_>], now: DateTime<Utc>) -> Result<()> {
+    for chunk in items.chunks(1000) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO registry.items (id, court_id, number, title, requirements, source_id, decision_id, urgency, \
+                urgency_reason, deadline, lead_unit_id, co_unit_ids, supervising_leader_id, tags, continuing_attention, \
+                parent_id, ancestry, level, assignee_person_id, state, review_comment, reviewed_by, registered_at, \
+                registered_on, progress_note, import_key, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, new| {
+            let f = new.fields;
+            b.push_bind(new.id)
+                .push_bind(new.court_id)
+                .push_bind(new.number.map(str::to_owned))
+                .push_bind(f.title.clone())
+                .push_bind(f.requirements.clone())
+                .push_bind(f.source_id)
+                .push_bind(new.decision_id)
+                .push_bind(f.urgency.code())
+                .push_bind(f.urgency_reason.clone())
+                .push_bind(f.deadline)
+                .push_bind(f.lead_unit_id)
+                .push_bind(f.co_unit_ids.clone())
+                .push_bind(f.supervising_leader_id)
+                .push_bind(f.tags.clone())
+                .push_bind(f.continuing_attention)
+                .push_bind(new.parent_id)
+                .push_bind(new.ancestry.to_vec())
+                .push_bind(new.level.map(|l| l.code()))
+                .push_bind(f.assignee_person_id)
+                .push_bind(new.state.code())
+                .push_bind(new.review_comment.to_owned())
+                .push_bind(new.reviewed_by.to_owned())
+                .push_bind(new.registered_at)
+                .push_bind(new.registered_on)
+                .push_bind(new.progress_note.to_owned())
+                .push_bind(new.import_key.map(str::to_owned))
+                .push_bind(now)
+                .push_bind(now);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
