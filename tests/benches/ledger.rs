@@ -208,8 +208,13 @@ async fn main() -> anyhow::Result<()> {
         order: pb::SortOrder::NewestFirst as i32,
         ..filtered.clone()
     };
+    // A four-character phrase from a real title, as someone would search it.
+    let phrase: String = sqlx::query_scalar("SELECT substr(title, 3, 4) FROM registry.items WHERE seq = $1")
+        .bind((items / 2) as i64)
+        .fetch_one(&db.pool)
+        .await?;
     let text_only = pb::ListItemsRequest {
-        text: "长期未结".into(),
+        text: phrase.clone(),
         ..base.clone()
     };
     let two_filters = pb::ListItemsRequest {
@@ -224,9 +229,15 @@ async fn main() -> anyhow::Result<()> {
     measure(&mut client, "first page, state + class", two_filters.clone(), runs).await?;
     let (deep_two, n) = page(&mut client, &two_filters, 500).await?;
     measure(&mut client, &format!("page {}, state + class", n + 1), deep_two, runs).await?;
-    measure(&mut client, "first page, text 长期未结", text_only.clone(), runs).await?;
+    measure(
+        &mut client,
+        &format!("first page, text {phrase}"),
+        text_only.clone(),
+        runs,
+    )
+    .await?;
     let (deep_text, n) = page(&mut client, &text_only, 50).await?;
-    measure(&mut client, &format!("page {}, text 长期未结", n + 1), deep_text, runs).await?;
+    measure(&mut client, &format!("page {}, text {phrase}", n + 1), deep_text, runs).await?;
     measure(
         &mut client,
         "first page, unit + class + text 执行",

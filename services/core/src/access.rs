@@ -20,6 +20,8 @@ pub enum Action {
     DraftItems,
     /// Approve or send back items (立项审批), import historical ledgers.
     ApproveItems,
+    /// Load the working-day calendar.
+    ManageCalendar,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -71,6 +73,7 @@ impl Action {
             ],
             Action::DraftItems => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ApproveItems => &[Role::OfficeDirector, Role::Leader],
+            Action::ManageCalendar => &[Role::OfficeDirector, Role::OfficeSupervisor],
         }
     }
 
@@ -83,6 +86,7 @@ impl Action {
             Action::ReadLedger => "查看督办台账",
             Action::DraftItems => "登记督办事项",
             Action::ApproveItems => "审批立项",
+            Action::ManageCalendar => "维护工作日历",
         }
     }
 }

@@ -3,9 +3,11 @@
 //! out by hand.
 
 pub mod access;
+pub mod calendar;
 pub mod item;
 pub mod ledger;
 pub mod org;
+pub mod policy;
 pub mod role;
 pub mod validation;
 

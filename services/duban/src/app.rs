@@ -3,6 +3,8 @@
 //! health, and shuts everything down together.
 
 use anyhow::Context;
+use duban_assignment::calendar::CalendarService;
+use duban_assignment::grpc::AssignmentGrpc;
 use duban_platform::auth::{AuthLayer, TokenStore};
 use duban_platform::clock::Clock;
 use duban_platform::configuration::Settings;
@@ -151,7 +153,17 @@ pub async fn start(
             grace,
         ));
     }
-    tasks.spawn(prepare_then_watch(pool, clock.clone(), health, names, shutdown.clone()));
+    let calendar = services
+        .contains(&ServiceKind::Assignment)
+        .then(|| CalendarService::new(pool.clone(), clock.clone(), settings.court_tz()));
+    tasks.spawn(prepare_then_watch(
+        pool,
+        clock.clone(),
+        calendar,
+        health,
+        names,
+        shutdown.clone(),
+    ));
     Ok(Running {
         addrs,
         clock,
@@ -183,10 +195,12 @@ fn routes_for(
             }
             routes
         }
-        // No RPCs yet: health and reflection only, never a fake answer.
-        ServiceKind::Assignment | ServiceKind::Appraisal | ServiceKind::Reporting => {
-            server::base_routes(health, &[kind.grpc_name()])?
+        ServiceKind::Assignment => {
+            let calendar = CalendarService::new(pool.clone(), clock.clone(), tz);
+            server::base_routes(health, &[kind.grpc_name()])?.add_service(AssignmentGrpc::new(calendar).into_server())
         }
+        // No RPCs yet: health and reflection only, never a fake answer.
+        ServiceKind::Appraisal | ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,
     })
 }
 
@@ -195,6 +209,7 @@ fn routes_for(
 async fn prepare_then_watch(
     pool: PgPool,
     clock: Clock,
+    calendar: Option<CalendarService>,
     health: Health,
     names: Vec<&'static str>,
     shutdown: CancellationToken,
@@ -203,6 +218,12 @@ async fn prepare_then_watch(
         let attempt = async {
             duban_platform::db::migrate(&pool).await?;
             clock.ensure_ready().await?;
+            if let Some(calendar) = &calendar {
+                calendar
+                    .seed()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("seeding calendars: {e:?}"))?;
+            }
             anyhow::Ok(())
         };
         match attempt.await {
@@ -216,6 +237,39 @@ async fn prepare_then_watch(
             }
         }
     }
+    if let Some(calendar) = calendar {
+        tokio::spawn(watch_calendar(calendar, health.clone(), shutdown.clone()));
+    }
     health.watch_database(pool, names, shutdown).await;
     Ok(())
+}
+
+/// From 1 November, warns (log and a NOT_SERVING health entry) while next
+/// year's working-day calendar is missing; checks hourly.
+async fn watch_calendar(calendar: CalendarService, health: Health, shutdown: CancellationToken) {
+    use tonic_health::ServingStatus;
+    loop {
+        let status = match calendar.missing_next_year().await {
+            Ok(Some(year)) => {
+                tracing::warn!(
+                    year,
+                    "next year's working-day calendar is not loaded: deadlines into it cannot be computed"
+                );
+                ServingStatus::NotServing
+            }
+            Ok(None) => ServingStatus::Serving,
+            Err(e) => {
+                tracing::warn!(error = ?e, "checking the calendar failed");
+                ServingStatus::Unknown
+            }
+        };
+        health
+            .reporter
+            .set_service_status(duban_assignment::CALENDAR_HEALTH, status)
+            .await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }

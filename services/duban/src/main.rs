@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
+use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
 use duban::cli::items::{ItemCommand, LedgerCommand, SourceCommand};
 use duban::cli::org::OrgCommand;
@@ -72,6 +73,13 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The working-day calendar (工作日历): show, list, load a year.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// When is it due? Every milestone for an assignment made at a given time.
+    Deadlines(DeadlineArgs),
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -160,6 +168,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Org { command } => duban::cli::org::run(&data_dir, command).await,
         Command::Clock { command } => duban::cli::clock::run(&data_dir, command).await,
+        Command::Calendar { command } => duban::cli::calendar::calendar(&data_dir, command).await,
+        Command::Deadlines(args) => duban::cli::calendar::deadlines(&data_dir, args).await,
         Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
         Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
         Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,

@@ -61,6 +61,9 @@ CREATE TABLE registry.items (
     progress_note         text NOT NULL DEFAULT '',
     -- Set on items imported from an Excel ledger: the row's identity there.
     import_key            text,
+    -- The search key of title and requirements, stored so that filters and
+    -- statistics need not recompute it.
+    search_grams          text[] GENERATED ALWAYS AS (registry.bigrams(title || ' ' || requirements)) STORED,
     version               bigint NOT NULL DEFAULT 1,
     created_at            timestamptz NOT NULL,
     updated_at            timestamptz NOT NULL,
@@ -79,7 +82,7 @@ CREATE INDEX items_parent ON registry.items (parent_id, seq);
 CREATE INDEX items_ancestry ON registry.items USING gin (ancestry);
 CREATE INDEX items_tags ON registry.items USING gin (tags);
 CREATE INDEX items_court ON registry.items (court_id, seq);
-CREATE INDEX items_text ON registry.items USING gin (registry.bigrams(title || ' ' || requirements));
+CREATE INDEX items_text ON registry.items USING gin (search_grams);
 
 CREATE TABLE registry.item_targets (
     item_id          uuid NOT NULL REFERENCES registry.items (id),

@@ -308,9 +308,11 @@ fn plan_row(row: &pb::LedgerRow, names: &Names, v: &mut Violations) -> Option<Pl
     }
     let number = Some(cell(Column::Number).to_owned()).filter(|n| !n.is_empty());
     let doc_number = cell(Column::DocNumber).to_owned();
-    let key = match &number {
-        Some(n) => format!("number:{n}"),
-        None => {
+    let system_id = Uuid::parse_str(cell(Column::SystemId)).ok();
+    let key = match (&number, system_id) {
+        (Some(n), _) => format!("number:{n}"),
+        (None, Some(id)) => format!("id:{id}"),
+        (None, None) => {
             let mut h = Sha256::new();
             for part in [title.as_str(), &doc_number, cell(Column::RegisteredOn), lead_text] {
                 h.update(part.as_bytes());
@@ -322,7 +324,7 @@ fn plan_row(row: &pb::LedgerRow, names: &Names, v: &mut Violations) -> Option<Pl
     let reason = cell(Column::UrgencyReason);
     Some(Planned {
         row: r,
-        system_id: Uuid::parse_str(cell(Column::SystemId)).ok(),
+        system_id,
         key,
         number,
         fields: ItemFields {

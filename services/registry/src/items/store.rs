@@ -540,7 +540,7 @@ pub async fn list_items(
     }
     if let Some(text) = &filter.text {
         // The bigram index narrows the rows; strpos confirms the substring.
-        q.push(" AND registry.bigrams(i.title || ' ' || i.requirements) @> registry.bigrams(")
+        q.push(" AND i.search_grams @> registry.bigrams(")
             .push_bind(text.clone())
             .push(") AND strpos(lower(i.title || ' ' || i.requirements), lower(")
             .push_bind(text.clone())
