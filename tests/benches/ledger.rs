@@ -5,7 +5,7 @@
 //!     cargo bench -p duban-tests --bench ledger
 //!
 //! DATABASE_URL picks the PostgreSQL server; otherwise a throwaway cluster is
-//! started. BENCH_ITEMS, BENCH_UNITS, BENCH_EXCEL_ROWS and BENCH_RUNS scale it.
+//! started. BENCH_DATABASE_URL reuses a database an earlier run loaded. BENCH_ITEMS, BENCH_UNITS, BENCH_EXCEL_ROWS and BENCH_RUNS scale it.
 //! The data is bulk-loaded with SQL (the measured path is reading); items
 //! look like a court's: Chinese titles and requirements, classes, states,
 //! leads and co-units spread over the units.
@@ -165,8 +165,19 @@ async fn main() -> anyhow::Result<()> {
     let excel_rows = env_or("BENCH_EXCEL_ROWS", 100_000).min(items);
     let runs = env_or("BENCH_RUNS", 200);
     println!("ledger benchmark: {items} items, {units} units, {runs} runs per query");
-    let db = TestDatabase::fresh().await?;
-    load(&db, items, units).await?;
+    let db = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => {
+            let pool = sqlx::PgPool::connect(&url).await?;
+            duban_platform::db::migrate(&pool).await?;
+            println!("  reusing {}", url.rsplit('/').next().unwrap_or_default());
+            TestDatabase { name: String::new(), url, pool }
+        }
+        Err(_) => {
+            let db = TestDatabase::fresh().await?;
+            load(&db, items, units).await?;
+            db
+        }
+    };
 
     let mut settings = Settings::default();
     settings.server.registry_port = 0;

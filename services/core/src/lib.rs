@@ -3,6 +3,7 @@
 //! out by hand.
 
 pub mod access;
+pub mod assignment;
 pub mod calendar;
 pub mod item;
 pub mod ledger;

@@ -173,6 +173,8 @@ pub struct LedgerFilter {
     pub source_date: (Option<NaiveDate>, Option<NaiveDate>),
     pub tag: Option<String>,
     pub text: Option<String>,
+    /// The bigram of `text` the index narrows by (none for one character).
+    pub text_gram: Option<String>,
     pub parent_id: Option<Uuid>,
     pub top_level_only: bool,
     pub source_id: Option<Uuid>,

@@ -30,6 +30,26 @@ pub struct ItemService {
     pool: PgPool,
     clock: Clock,
     pub(super) tz: chrono_tz::Tz,
+    grams: std::sync::Arc<tokio::sync::RwLock<GramStats>>,
+}
+
+/// Bigram frequencies, refreshed every few minutes: what the text search
+/// needs to pick the rarest bigram of a phrase.
+#[derive(Default)]
+struct GramStats {
+    read_at: Option<std::time::Instant>,
+    frequency: std::collections::HashMap<String, f32>,
+}
+
+const GRAM_STATS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The distinct character bigrams of `text`, lower-cased, as `registry.bigrams` makes them.
+fn bigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let mut out: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn item_not_found(id: Uuid) -> Error {
@@ -303,7 +323,37 @@ async fn check_fields_refs(
 
 impl ItemService {
     pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz) -> Self {
-        Self { pool, clock, tz }
+        Self {
+            pool,
+            clock,
+            tz,
+            grams: Default::default(),
+        }
+    }
+
+    /// The bigram of `text` that occurs least often in the ledger.
+    async fn rarest_gram(&self, text: &str) -> Result<Option<String>> {
+        let grams = bigrams(text);
+        if grams.is_empty() {
+            return Ok(None);
+        }
+        let fresh = self.grams.read().await.read_at.is_some_and(|t| t.elapsed() < GRAM_STATS_TTL);
+        if !fresh {
+            let frequency = store::gram_frequencies(&self.pool).await?;
+            *self.grams.write().await = GramStats {
+                read_at: Some(std::time::Instant::now()),
+                frequency,
+            };
+        }
+        let stats = self.grams.read().await;
+        // Not among the common ones: rarer than any of them.
+        Ok(grams
+            .into_iter()
+            .min_by(|a, b| {
+                let fa = stats.frequency.get(a).copied().unwrap_or(0.0);
+                let fb = stats.frequency.get(b).copied().unwrap_or(0.0);
+                fa.total_cmp(&fb)
+            }))
     }
 
     async fn context(&self, principal: &Principal, request_id: &str) -> Result<MutationContext> {
@@ -1050,7 +1100,10 @@ impl ItemService {
 
     pub async fn list_items(&self, p: &Principal, req: &pb::ListItemsRequest) -> Result<pb::ListItemsResponse> {
         let scope = self.ledger_scope(p).await?;
-        let filter = ledger_filter(req)?;
+        let mut filter = ledger_filter(req)?;
+        if let Some(text) = &filter.text {
+            filter.text_gram = self.rarest_gram(text).await?;
+        }
         let limit = page::page_size(req.page_size)?;
         let after = match page::decode(&req.page_token, 1)? {
             Some(k) => Some(
@@ -1093,6 +1146,7 @@ pub fn ledger_filter(req: &pb::ListItemsRequest) -> Result<LedgerFilter> {
         source_date: range("source_date", req.source_date.as_ref(), &mut v),
         tag: Some(req.tag.trim().to_owned()).filter(|t| !t.is_empty()),
         text: Some(req.text.trim().to_owned()).filter(|t| !t.is_empty()),
+        text_gram: None,
         parent_id: optional_id("parent_id", &req.parent_id)?,
         top_level_only: req.top_level_only,
         source_id: optional_id("source_id", &req.source_id)?,

@@ -176,8 +176,8 @@ const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.
         i.reviewed_by, i.registered_at, i.registered_on, i.progress_note, i.version, i.created_at, i.updated_at, \
         s.kind AS source_kind, coalesce(s.title, '') AS source_title, coalesce(s.doc_number, '') AS source_doc_number, \
         lu.name AS lead_unit_name, \
-        ARRAY(SELECT u.name FROM unnest(i.co_unit_ids) WITH ORDINALITY AS c(id, n) \
-              JOIN registry.units u ON u.id = c.id ORDER BY c.n) AS co_unit_names, \
+        ARRAY(SELECT (SELECT u.name FROM registry.units u WHERE u.id = c.id) \
+              FROM unnest(i.co_unit_ids) WITH ORDINALITY AS c(id, n) ORDER BY c.n) AS co_unit_names, \
         coalesce(lp.name, '') AS leader_name, coalesce(hp.name, '') AS head_name, \
         coalesce(lq.name, '') AS liaison_name, coalesce(ap.name, '') AS assignee_name, \
         st.state AS status_state, st.state_label AS status_label, st.light AS status_light, \
@@ -539,10 +539,15 @@ pub async fn list_items(
         q.push(" AND i.tags @> ARRAY[").push_bind(tag.clone()).push("::text]");
     }
     if let Some(text) = &filter.text {
-        // The bigram index narrows the rows; strpos confirms the substring.
-        q.push(" AND i.search_grams @> registry.bigrams(")
-            .push_bind(text.clone())
-            .push(") AND strpos(lower(i.title || ' ' || i.requirements), lower(")
+        // One bigram of the phrase (the rarest known) narrows the rows;
+        // strpos confirms the whole substring. One bigram, not all: the
+        // planner multiplies the frequencies of several as if independent,
+        // and a phrase's bigrams are anything but, so its estimate (and the
+        // plan it picks) would be wrong by orders of magnitude.
+        if let Some(gram) = &filter.text_gram {
+            q.push(" AND i.search_grams @> ARRAY[").push_bind(gram.clone()).push("::text]");
+        }
+        q.push(" AND strpos(lower(i.title || ' ' || i.requirements), lower(")
             .push_bind(text.clone())
             .push(")) > 0");
     }
@@ -717,4 +722,17 @@ pub async fn insert_items_bulk(conn: &mut PgConnection, items: &[NewItem<'_>], n
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// How often each common bigram occurs in the ledger's search key, from the
+/// planner's statistics (most common elements of `search_grams`).
+pub async fn gram_frequencies(db: impl PgExecutor<'_>) -> Result<std::collections::HashMap<String, f32>> {
+    let rows: Vec<(String, f32)> = sqlx::query_as(
+        "SELECT e, f FROM pg_stats s, \
+                unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS t(e, f) \
+         WHERE s.schemaname = 'registry' AND s.tablename = 'items' AND s.attname = 'search_grams' AND e IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
 }

@@ -1,0 +1,280 @@
+//! Rules of an assignment's life (domain.md §4–§6): its states, what each
+//! role may do in each, and the traffic light.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::calendar::{Calendar, MissingYear};
+
+macro_rules! coded {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
+            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
+            pub fn from_code(code: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.code() == code) }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+    };
+}
+
+coded!(
+    /// Where an assignment stands.
+    AssignmentState {
+        Assigned => ("assigned", "已交办"),
+        Acknowledged => ("acknowledged", "已签收"),
+        InProgress => ("in_progress", "办理中"),
+        CompletionReported => ("completion_reported", "已报办结"),
+        Returned => ("returned", "驳回重办"),
+        Verified => ("verified", "核查通过"),
+        ClosedOut => ("closed_out", "已销号"),
+    }
+);
+
+coded!(
+    /// Kinds of feedback (反馈).
+    FeedbackKind {
+        Deployment => ("deployment", "研究部署情况"),
+        Initial => ("initial", "初步落实情况"),
+        Progress => ("progress", "进展情况"),
+        Completion => ("completion", "办结报告"),
+        DelayExplanation => ("delay_explanation", "逾期说明"),
+        UrgeResponse => ("urge_response", "催办回复"),
+    }
+);
+
+coded!(
+    /// The verifier's grade on acceptance.
+    Grade {
+        Excellent => ("excellent", "优秀"),
+        Good => ("good", "良好"),
+        Pass => ("pass", "合格"),
+    }
+);
+
+coded!(
+    /// Why an assignment is late, as the unit explains it.
+    DelayReason {
+        Complexity => ("complexity", "情况复杂、难度较大"),
+        Coordination => ("coordination", "需协调其他单位"),
+        Resources => ("resources", "人力物力不足"),
+        External => ("external", "外部因素制约"),
+        Policy => ("policy", "政策依据待明确"),
+        Other => ("other", "其他原因"),
+    }
+);
+
+/// What is done to an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentAction {
+    Acknowledge,
+    Feedback(FeedbackKind),
+    Verify,
+    Return,
+    CloseOut,
+}
+
+impl AssignmentAction {
+    fn label_zh(self) -> &'static str {
+        match self {
+            AssignmentAction::Acknowledge => "签收",
+            AssignmentAction::Feedback(FeedbackKind::Completion) => "报送办结报告",
+            AssignmentAction::Feedback(_) => "反馈",
+            AssignmentAction::Verify => "核查通过",
+            AssignmentAction::Return => "驳回重办",
+            AssignmentAction::CloseOut => "销号",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IllegalStep {
+    pub state: AssignmentState,
+    pub action: AssignmentAction,
+}
+
+impl IllegalStep {
+    pub fn reason(&self) -> String {
+        format!("cannot {:?} an assignment that is {}", self.action, self.state.code())
+    }
+    pub fn reason_zh(&self) -> String {
+        format!("交办事项当前为“{}”状态,不能{}", self.state.label_zh(), self.action.label_zh())
+    }
+}
+
+/// The state after `action`, or why not. A unit acknowledges first; any
+/// feedback after that keeps it in progress, a completion report asks for
+/// verification; the office verifies (or returns it for rework) and writes
+/// verified assignments off in the weekly close-out.
+pub fn step(state: AssignmentState, action: AssignmentAction) -> Result<AssignmentState, IllegalStep> {
+    use AssignmentAction as A;
+    use AssignmentState as S;
+    use FeedbackKind as F;
+    let next = match (state, action) {
+        (S::Assigned, A::Acknowledge) => S::Acknowledged,
+        (S::Assigned | S::Acknowledged, A::Feedback(F::Deployment)) => S::Acknowledged,
+        (S::InProgress | S::Returned, A::Feedback(F::Deployment)) => return Err(IllegalStep { state, action }),
+        (S::Acknowledged | S::InProgress | S::Returned, A::Feedback(F::Completion)) => S::CompletionReported,
+        (S::Acknowledged | S::InProgress | S::Returned, A::Feedback(_)) => S::InProgress,
+        // Answering an urge is always possible before verification.
+        (S::Assigned | S::CompletionReported, A::Feedback(F::UrgeResponse)) => state,
+        (S::CompletionReported, A::Verify) => S::Verified,
+        (S::CompletionReported, A::Return) => S::Returned,
+        (S::Verified, A::CloseOut) => S::ClosedOut,
+        _ => return Err(IllegalStep { state, action }),
+    };
+    Ok(next)
+}
+
+/// Whether the assignment is still being worked on (deadlines, lights, urges apply).
+pub fn is_open(state: AssignmentState) -> bool {
+    !matches!(state, AssignmentState::Verified | AssignmentState::ClosedOut)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Light {
+    Green,
+    Yellow,
+    Red,
+}
+
+impl Light {
+    pub fn code(self) -> &'static str {
+        match self {
+            Light::Green => "green",
+            Light::Yellow => "yellow",
+            Light::Red => "red",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Light::Green => "绿灯",
+            Light::Yellow => "黄灯",
+            Light::Red => "红灯",
+        }
+    }
+}
+
+/// An open milestone: its window and its last day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenMilestone {
+    pub assigned_at: DateTime<Utc>,
+    pub due_date: NaiveDate,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The traffic light (红黄绿灯) at `now`: red when a milestone is overdue;
+/// yellow when one is due within one working day (its last day is today or
+/// the next working day) or 75% of its window is used; green otherwise.
+/// Computed from the clock alone, so it is right even if no job has run.
+pub fn light(open: &[OpenMilestone], now: DateTime<Utc>, today: NaiveDate, calendar: &Calendar) -> Result<Light, MissingYear> {
+    let mut worst = Light::Green;
+    for m in open {
+        let light = if now >= m.due_at {
+            Light::Red
+        } else {
+            let within_a_day = m.due_date <= calendar.nth_working_day_after(today, 1)?;
+            let window = (m.due_at - m.assigned_at).num_seconds().max(1) as f64;
+            let used = (now - m.assigned_at).num_seconds() as f64 / window;
+            if within_a_day || used >= 0.75 { Light::Yellow } else { Light::Green }
+        };
+        worst = worst.max(light);
+    }
+    Ok(worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::tests::{d, shipped};
+    use AssignmentAction as A;
+    use AssignmentState as S;
+    use FeedbackKind as F;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_step() {
+        let legal = [
+            (S::Assigned, A::Acknowledge, S::Acknowledged),
+            (S::Assigned, A::Feedback(F::Deployment), S::Acknowledged),
+            (S::Assigned, A::Feedback(F::UrgeResponse), S::Assigned),
+            (S::Acknowledged, A::Feedback(F::Deployment), S::Acknowledged),
+            (S::Acknowledged, A::Feedback(F::Progress), S::InProgress),
+            (S::Acknowledged, A::Feedback(F::DelayExplanation), S::InProgress),
+            (S::Acknowledged, A::Feedback(F::UrgeResponse), S::InProgress),
+            (S::InProgress, A::Feedback(F::Initial), S::InProgress),
+            (S::Returned, A::Feedback(F::Initial), S::InProgress),
+            (S::Returned, A::Feedback(F::DelayExplanation), S::InProgress),
+            (S::Returned, A::Feedback(F::UrgeResponse), S::InProgress),
+            (S::Acknowledged, A::Feedback(F::Initial), S::InProgress),
+            (S::Acknowledged, A::Feedback(F::Completion), S::CompletionReported),
+            (S::InProgress, A::Feedback(F::Progress), S::InProgress),
+            (S::InProgress, A::Feedback(F::DelayExplanation), S::InProgress),
+            (S::InProgress, A::Feedback(F::UrgeResponse), S::InProgress),
+            (S::InProgress, A::Feedback(F::Completion), S::CompletionReported),
+            (S::CompletionReported, A::Verify, S::Verified),
+            (S::CompletionReported, A::Return, S::Returned),
+            (S::CompletionReported, A::Feedback(F::UrgeResponse), S::CompletionReported),
+            (S::Returned, A::Feedback(F::Progress), S::InProgress),
+            (S::Returned, A::Feedback(F::Completion), S::CompletionReported),
+            (S::Verified, A::CloseOut, S::ClosedOut),
+        ];
+        for (from, action, to) in legal {
+            assert_eq!(step(from, action), Ok(to), "{from:?} {action:?}");
+        }
+        // Everything else is illegal.
+        let actions = [
+            A::Acknowledge,
+            A::Verify,
+            A::Return,
+            A::CloseOut,
+            A::Feedback(F::Deployment),
+            A::Feedback(F::Initial),
+            A::Feedback(F::Progress),
+            A::Feedback(F::Completion),
+            A::Feedback(F::DelayExplanation),
+            A::Feedback(F::UrgeResponse),
+        ];
+        for state in AssignmentState::ALL {
+            for action in actions {
+                let allowed = legal.iter().any(|(f, a, _)| f == state && *a == action);
+                assert_eq!(step(*state, action).is_ok(), allowed, "{state:?} {action:?}");
+            }
+        }
+        let err = step(S::Assigned, A::Verify).unwrap_err();
+        assert_eq!(err.reason_zh(), "交办事项当前为“已交办”状态,不能核查通过");
+    }
+
+    #[test]
+    fn traffic_light_table() {
+        let c = shipped();
+        let bj = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let t = |m: u32, day: u32, h: u32| bj.with_ymd_and_hms(2026, m, day, h, 0, 0).unwrap().with_timezone(&Utc);
+        // Assigned 9-30 10:00, 7 working days: due 10-15 24:00.
+        let m = OpenMilestone { assigned_at: t(9, 30, 10), due_date: d(2026, 10, 15), due_at: t(10, 16, 0) };
+        let table = [
+            (t(10, 8, 9), d(2026, 10, 8), Light::Green),   // 8 of 15.6 days used
+            (t(10, 12, 9), d(2026, 10, 12), Light::Yellow), // 75% used
+            (t(10, 14, 9), d(2026, 10, 14), Light::Yellow), // due the next working day
+            (t(10, 15, 23), d(2026, 10, 15), Light::Yellow),
+            (t(10, 16, 0), d(2026, 10, 16), Light::Red),     // 24:00 passed
+        ];
+        for (now, today, expected) in table {
+            assert_eq!(light(&[m], now, today, &c), Ok(expected), "{now}");
+        }
+        // Due the day after the National Day holiday: on its eve (9-30) that is
+        // the next working day, so yellow though little of the window is used.
+        let after_holiday = OpenMilestone { assigned_at: t(9, 28, 9), due_date: d(2026, 10, 8), due_at: t(10, 9, 0) };
+        assert_eq!(light(&[after_holiday], t(9, 30, 9), d(2026, 9, 30), &c), Ok(Light::Yellow));
+        assert_eq!(light(&[after_holiday], t(9, 29, 9), d(2026, 9, 29), &c), Ok(Light::Green));
+        assert_eq!(light(&[], t(9, 10, 9), d(2026, 9, 10), &c), Ok(Light::Green));
+    }
+}
