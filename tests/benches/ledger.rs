@@ -170,7 +170,11 @@ async fn main() -> anyhow::Result<()> {
             let pool = sqlx::PgPool::connect(&url).await?;
             duban_platform::db::migrate(&pool).await?;
             println!("  reusing {}", url.rsplit('/').next().unwrap_or_default());
-            TestDatabase { name: String::new(), url, pool }
+            TestDatabase {
+                name: String::new(),
+                url,
+                pool,
+            }
         }
         Err(_) => {
             let db = TestDatabase::fresh().await?;

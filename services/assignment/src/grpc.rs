@@ -1,5 +1,6 @@
 //! The gRPC adapter of the assignment service.
 
+use crate::assignments::AssignmentService as Assignments;
 use crate::calendar::CalendarService;
 use duban_platform::auth::principal;
 use duban_proto::assignment::v1 as pb;
@@ -8,11 +9,12 @@ use tonic::{Request, Response, Status};
 
 pub struct AssignmentGrpc {
     calendar: CalendarService,
+    assignments: Assignments,
 }
 
 impl AssignmentGrpc {
-    pub fn new(calendar: CalendarService) -> Self {
-        Self { calendar }
+    pub fn new(calendar: CalendarService, assignments: Assignments) -> Self {
+        Self { calendar, assignments }
     }
 
     pub fn into_server(self) -> AssignmentServiceServer<Self> {
@@ -60,5 +62,62 @@ impl AssignmentService for AssignmentGrpc {
     ) -> Result<Response<pb::ListPoliciesResponse>, Status> {
         let p = principal(&request)?;
         Ok(Response::new(self.calendar.policies(&p).await?))
+    }
+
+    async fn assign_item(
+        &self,
+        request: Request<pb::AssignItemRequest>,
+    ) -> Result<Response<pb::AssignItemResponse>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.assign(&p, request.get_ref()).await?))
+    }
+
+    async fn get_assignment(
+        &self,
+        request: Request<pb::GetAssignmentRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.get(&p, &request.get_ref().id).await?))
+    }
+
+    async fn list_assignments(
+        &self,
+        request: Request<pb::ListAssignmentsRequest>,
+    ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.list(&p, request.get_ref()).await?))
+    }
+
+    async fn acknowledge(&self, request: Request<pb::AcknowledgeRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.acknowledge(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn submit_feedback(
+        &self,
+        request: Request<pb::SubmitFeedbackRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.feedback(&p, request.get_ref()).await?))
+    }
+
+    async fn verify(&self, request: Request<pb::VerifyRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.verify(&p, request.get_ref()).await?))
+    }
+
+    async fn close_out(&self, request: Request<pb::CloseOutRequest>) -> Result<Response<pb::CloseOutList>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.close_out(&p, request.get_ref()).await?))
+    }
+
+    async fn list_close_outs(
+        &self,
+        request: Request<pb::ListCloseOutsRequest>,
+    ) -> Result<Response<pb::CloseOutList>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.close_outs(&p, request.get_ref()).await?))
     }
 }

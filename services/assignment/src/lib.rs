@@ -1,7 +1,9 @@
 //! The assignment service: the working-day calendar and the deadlines it
-//! gives (13710 and the older interim rules); assignments and their
-//! follow-up come next.
+//! gives (13710 and the older interim rules), and assignments from 交办 to
+//! the weekly 销号.
 
+pub mod assignment_store;
+pub mod assignments;
 pub mod calendar;
 pub mod calendar_file;
 pub mod convert;

@@ -22,6 +22,12 @@ pub enum Action {
     ApproveItems,
     /// Load the working-day calendar.
     ManageCalendar,
+    /// Assign registered items (交办).
+    Assign,
+    /// Sign for, and report on, an assignment of one's unit.
+    ReportProgress,
+    /// Verify completion reports, write off (核查 · 销号).
+    Verify,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -74,6 +80,9 @@ impl Action {
             Action::DraftItems => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ApproveItems => &[Role::OfficeDirector, Role::Leader],
             Action::ManageCalendar => &[Role::OfficeDirector, Role::OfficeSupervisor],
+            Action::Assign => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
+            Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
+            Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
         }
     }
 
@@ -87,6 +96,9 @@ impl Action {
             Action::DraftItems => "登记督办事项",
             Action::ApproveItems => "审批立项",
             Action::ManageCalendar => "维护工作日历",
+            Action::Assign => "交办督办事项",
+            Action::ReportProgress => "签收和反馈",
+            Action::Verify => "核查和销号",
         }
     }
 }

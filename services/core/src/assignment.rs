@@ -106,7 +106,11 @@ impl IllegalStep {
         format!("cannot {:?} an assignment that is {}", self.action, self.state.code())
     }
     pub fn reason_zh(&self) -> String {
-        format!("交办事项当前为“{}”状态,不能{}", self.state.label_zh(), self.action.label_zh())
+        format!(
+            "交办事项当前为“{}”状态,不能{}",
+            self.state.label_zh(),
+            self.action.label_zh()
+        )
     }
 }
 
@@ -175,7 +179,12 @@ pub struct OpenMilestone {
 /// yellow when one is due within one working day (its last day is today or
 /// the next working day) or 75% of its window is used; green otherwise.
 /// Computed from the clock alone, so it is right even if no job has run.
-pub fn light(open: &[OpenMilestone], now: DateTime<Utc>, today: NaiveDate, calendar: &Calendar) -> Result<Light, MissingYear> {
+pub fn light(
+    open: &[OpenMilestone],
+    now: DateTime<Utc>,
+    today: NaiveDate,
+    calendar: &Calendar,
+) -> Result<Light, MissingYear> {
     let mut worst = Light::Green;
     for m in open {
         let light = if now >= m.due_at {
@@ -184,7 +193,11 @@ pub fn light(open: &[OpenMilestone], now: DateTime<Utc>, today: NaiveDate, calen
             let within_a_day = m.due_date <= calendar.nth_working_day_after(today, 1)?;
             let window = (m.due_at - m.assigned_at).num_seconds().max(1) as f64;
             let used = (now - m.assigned_at).num_seconds() as f64 / window;
-            if within_a_day || used >= 0.75 { Light::Yellow } else { Light::Green }
+            if within_a_day || used >= 0.75 {
+                Light::Yellow
+            } else {
+                Light::Green
+            }
         };
         worst = worst.max(light);
     }
@@ -222,7 +235,11 @@ mod tests {
             (S::InProgress, A::Feedback(F::Completion), S::CompletionReported),
             (S::CompletionReported, A::Verify, S::Verified),
             (S::CompletionReported, A::Return, S::Returned),
-            (S::CompletionReported, A::Feedback(F::UrgeResponse), S::CompletionReported),
+            (
+                S::CompletionReported,
+                A::Feedback(F::UrgeResponse),
+                S::CompletionReported,
+            ),
             (S::Returned, A::Feedback(F::Progress), S::InProgress),
             (S::Returned, A::Feedback(F::Completion), S::CompletionReported),
             (S::Verified, A::CloseOut, S::ClosedOut),
@@ -259,22 +276,36 @@ mod tests {
         let bj = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         let t = |m: u32, day: u32, h: u32| bj.with_ymd_and_hms(2026, m, day, h, 0, 0).unwrap().with_timezone(&Utc);
         // Assigned 9-30 10:00, 7 working days: due 10-15 24:00.
-        let m = OpenMilestone { assigned_at: t(9, 30, 10), due_date: d(2026, 10, 15), due_at: t(10, 16, 0) };
+        let m = OpenMilestone {
+            assigned_at: t(9, 30, 10),
+            due_date: d(2026, 10, 15),
+            due_at: t(10, 16, 0),
+        };
         let table = [
-            (t(10, 8, 9), d(2026, 10, 8), Light::Green),   // 8 of 15.6 days used
+            (t(10, 8, 9), d(2026, 10, 8), Light::Green),    // 8 of 15.6 days used
             (t(10, 12, 9), d(2026, 10, 12), Light::Yellow), // 75% used
             (t(10, 14, 9), d(2026, 10, 14), Light::Yellow), // due the next working day
             (t(10, 15, 23), d(2026, 10, 15), Light::Yellow),
-            (t(10, 16, 0), d(2026, 10, 16), Light::Red),     // 24:00 passed
+            (t(10, 16, 0), d(2026, 10, 16), Light::Red), // 24:00 passed
         ];
         for (now, today, expected) in table {
             assert_eq!(light(&[m], now, today, &c), Ok(expected), "{now}");
         }
         // Due the day after the National Day holiday: on its eve (9-30) that is
         // the next working day, so yellow though little of the window is used.
-        let after_holiday = OpenMilestone { assigned_at: t(9, 28, 9), due_date: d(2026, 10, 8), due_at: t(10, 9, 0) };
-        assert_eq!(light(&[after_holiday], t(9, 30, 9), d(2026, 9, 30), &c), Ok(Light::Yellow));
-        assert_eq!(light(&[after_holiday], t(9, 29, 9), d(2026, 9, 29), &c), Ok(Light::Green));
+        let after_holiday = OpenMilestone {
+            assigned_at: t(9, 28, 9),
+            due_date: d(2026, 10, 8),
+            due_at: t(10, 9, 0),
+        };
+        assert_eq!(
+            light(&[after_holiday], t(9, 30, 9), d(2026, 9, 30), &c),
+            Ok(Light::Yellow)
+        );
+        assert_eq!(
+            light(&[after_holiday], t(9, 29, 9), d(2026, 9, 29), &c),
+            Ok(Light::Green)
+        );
         assert_eq!(light(&[], t(9, 10, 9), d(2026, 9, 10), &c), Ok(Light::Green));
     }
 }

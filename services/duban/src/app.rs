@@ -3,6 +3,7 @@
 //! health, and shuts everything down together.
 
 use anyhow::Context;
+use duban_assignment::assignments::AssignmentService;
 use duban_assignment::calendar::CalendarService;
 use duban_assignment::grpc::AssignmentGrpc;
 use duban_platform::auth::{AuthLayer, TokenStore};
@@ -197,7 +198,9 @@ fn routes_for(
         }
         ServiceKind::Assignment => {
             let calendar = CalendarService::new(pool.clone(), clock.clone(), tz);
-            server::base_routes(health, &[kind.grpc_name()])?.add_service(AssignmentGrpc::new(calendar).into_server())
+            let assignments = AssignmentService::new(pool.clone(), clock.clone(), tz);
+            server::base_routes(health, &[kind.grpc_name()])?
+                .add_service(AssignmentGrpc::new(calendar, assignments).into_server())
         }
         // No RPCs yet: health and reflection only, never a fake answer.
         ServiceKind::Appraisal | ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,

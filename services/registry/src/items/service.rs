@@ -337,7 +337,12 @@ impl ItemService {
         if grams.is_empty() {
             return Ok(None);
         }
-        let fresh = self.grams.read().await.read_at.is_some_and(|t| t.elapsed() < GRAM_STATS_TTL);
+        let fresh = self
+            .grams
+            .read()
+            .await
+            .read_at
+            .is_some_and(|t| t.elapsed() < GRAM_STATS_TTL);
         if !fresh {
             let frequency = store::gram_frequencies(&self.pool).await?;
             *self.grams.write().await = GramStats {
@@ -347,13 +352,11 @@ impl ItemService {
         }
         let stats = self.grams.read().await;
         // Not among the common ones: rarer than any of them.
-        Ok(grams
-            .into_iter()
-            .min_by(|a, b| {
-                let fa = stats.frequency.get(a).copied().unwrap_or(0.0);
-                let fb = stats.frequency.get(b).copied().unwrap_or(0.0);
-                fa.total_cmp(&fb)
-            }))
+        Ok(grams.into_iter().min_by(|a, b| {
+            let fa = stats.frequency.get(a).copied().unwrap_or(0.0);
+            let fb = stats.frequency.get(b).copied().unwrap_or(0.0);
+            fa.total_cmp(&fb)
+        }))
     }
 
     async fn context(&self, principal: &Principal, request_id: &str) -> Result<MutationContext> {

@@ -262,8 +262,12 @@ fn item_from_row(row: &PgRow) -> Result<Item> {
         },
         status: match status_state {
             Some(state) => Some(LedgerStatus {
-                state,
-                state_label: row.try_get::<Option<String>, _>("status_label")?.unwrap_or_default(),
+                state: state.clone(),
+                state_label: row.try_get::<Option<String>, _>("status_label")?.unwrap_or_else(|| {
+                    duban_core::assignment::AssignmentState::from_code(&state)
+                        .map(|s| s.label_zh().to_owned())
+                        .unwrap_or_default()
+                }),
                 light: row.try_get::<Option<String>, _>("status_light")?.unwrap_or_default(),
                 next_deadline: row.try_get("status_deadline")?,
                 latest_feedback: row.try_get::<Option<String>, _>("status_feedback")?.unwrap_or_default(),
@@ -545,7 +549,9 @@ pub async fn list_items(
         // and a phrase's bigrams are anything but, so its estimate (and the
         // plan it picks) would be wrong by orders of magnitude.
         if let Some(gram) = &filter.text_gram {
-            q.push(" AND i.search_grams @> ARRAY[").push_bind(gram.clone()).push("::text]");
+            q.push(" AND i.search_grams @> ARRAY[")
+                .push_bind(gram.clone())
+                .push("::text]");
         }
         q.push(" AND strpos(lower(i.title || ' ' || i.requirements), lower(")
             .push_bind(text.clone())

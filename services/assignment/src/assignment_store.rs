@@ -1,0 +1,466 @@
+//! SQL of assignments, milestones, feedback and close-out lists.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_core::assignment::{AssignmentState, FeedbackKind, Grade};
+use duban_core::item::UrgencyClass;
+use duban_platform::Result;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+/// An item as the registry publishes it (`registry.assignable_items`).
+#[derive(Debug, Clone)]
+pub struct AssignableItem {
+    pub id: Uuid,
+    pub court_id: Uuid,
+    pub number: Option<String>,
+    pub title: String,
+    pub registered: bool,
+    pub urgency: UrgencyClass,
+    pub deadline: Option<NaiveDate>,
+    pub lead_unit_id: Uuid,
+    pub co_unit_ids: Vec<Uuid>,
+}
+
+pub async fn assignable_item(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<AssignableItem>> {
+    let row = sqlx::query(
+        "SELECT id, court_id, number, title, state, urgency, deadline, lead_unit_id, co_unit_ids \
+         FROM registry.assignable_items WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let urgency: String = r.try_get("urgency")?;
+    let state: String = r.try_get("state")?;
+    Ok(Some(AssignableItem {
+        id: r.try_get("id")?,
+        court_id: r.try_get("court_id")?,
+        number: r.try_get("number")?,
+        title: r.try_get("title")?,
+        registered: state == "registered",
+        urgency: UrgencyClass::from_code(&urgency).ok_or_else(|| anyhow::anyhow!("unknown urgency {urgency}"))?,
+        deadline: r.try_get("deadline")?,
+        lead_unit_id: r.try_get("lead_unit_id")?,
+        co_unit_ids: r.try_get("co_unit_ids")?,
+    }))
+}
+
+/// A unit with its current head and liaison (`registry.unit_contacts`).
+#[derive(Debug, Clone)]
+pub struct UnitContacts {
+    pub unit_id: Uuid,
+    pub name: String,
+    pub ancestry: Vec<Uuid>,
+    pub active: bool,
+    pub head: Option<(Uuid, String)>,
+    pub liaison: Option<(Uuid, String)>,
+}
+
+pub async fn unit_contacts(db: impl PgExecutor<'_>, unit: Uuid) -> Result<Option<UnitContacts>> {
+    let row = sqlx::query(
+        "SELECT unit_id, name, ancestry, active, head_id, head_name, liaison_id, liaison_name \
+         FROM registry.unit_contacts WHERE unit_id = $1",
+    )
+    .bind(unit)
+    .fetch_optional(db)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let pair = |id: Option<Uuid>, name: Option<String>| id.zip(name);
+    Ok(Some(UnitContacts {
+        unit_id: r.try_get("unit_id")?,
+        name: r.try_get("name")?,
+        ancestry: r.try_get("ancestry")?,
+        active: r.try_get("active")?,
+        head: pair(r.try_get("head_id")?, r.try_get("head_name")?),
+        liaison: pair(r.try_get("liaison_id")?, r.try_get("liaison_name")?),
+    }))
+}
+
+#[derive(Debug, Clone)]
+pub struct MilestoneRow {
+    pub kind: String,
+    pub rule: String,
+    pub due_date: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub calendar_versions: serde_json::Value,
+    pub met_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedbackRow {
+    pub id: Uuid,
+    pub kind: FeedbackKind,
+    pub body: String,
+    pub reason: Option<String>,
+    pub next_steps: String,
+    pub progress: serde_json::Value,
+    pub attachments: Vec<String>,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssignmentRow {
+    pub id: Uuid,
+    pub item_id: Uuid,
+    pub item_title: String,
+    pub item_number: Option<String>,
+    pub round: i32,
+    pub unit_id: Uuid,
+    pub role: String,
+    pub court_id: Uuid,
+    pub unit_ancestry: Vec<Uuid>,
+    pub unit_name: String,
+    pub head: (Uuid, String),
+    pub liaison: (Uuid, String),
+    pub urgency: UrgencyClass,
+    pub stated_deadline: Option<NaiveDate>,
+    pub policy: String,
+    pub assigned_at: DateTime<Utc>,
+    pub assigned_by: String,
+    pub state: AssignmentState,
+    pub grade: Option<Grade>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verified_by: Option<String>,
+    pub verification_notes: String,
+    pub return_comment: String,
+    pub closed_out_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub milestones: Vec<MilestoneRow>,
+    pub feedback: Vec<FeedbackRow>,
+}
+
+const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number \
+                      FROM assignment.assignments a JOIN registry.assignable_items i ON i.id = a.item_id ";
+
+fn from_row(r: &PgRow) -> Result<AssignmentRow> {
+    let state: String = r.try_get("state")?;
+    let urgency: String = r.try_get("urgency")?;
+    let grade: Option<String> = r.try_get("grade")?;
+    Ok(AssignmentRow {
+        id: r.try_get("id")?,
+        item_id: r.try_get("item_id")?,
+        item_title: r.try_get("item_title")?,
+        item_number: r.try_get("item_number")?,
+        round: r.try_get("round")?,
+        unit_id: r.try_get("unit_id")?,
+        role: r.try_get("role")?,
+        court_id: r.try_get("court_id")?,
+        unit_ancestry: r.try_get("unit_ancestry")?,
+        unit_name: r.try_get("unit_name")?,
+        head: (r.try_get("head_id")?, r.try_get("head_name")?),
+        liaison: (r.try_get("liaison_id")?, r.try_get("liaison_name")?),
+        urgency: UrgencyClass::from_code(&urgency).ok_or_else(|| anyhow::anyhow!("unknown urgency {urgency}"))?,
+        stated_deadline: r.try_get("stated_deadline")?,
+        policy: r.try_get("policy")?,
+        assigned_at: r.try_get("assigned_at")?,
+        assigned_by: r.try_get("assigned_by")?,
+        state: AssignmentState::from_code(&state).ok_or_else(|| anyhow::anyhow!("unknown state {state}"))?,
+        grade: grade.as_deref().and_then(Grade::from_code),
+        verified_at: r.try_get("verified_at")?,
+        verified_by: r.try_get("verified_by")?,
+        verification_notes: r.try_get("verification_notes")?,
+        return_comment: r.try_get("return_comment")?,
+        closed_out_at: r.try_get("closed_out_at")?,
+        version: r.try_get("version")?,
+        milestones: Vec::new(),
+        feedback: Vec::new(),
+    })
+}
+
+async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<()> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let milestones = sqlx::query(
+        "SELECT assignment_id, kind, rule, due_date, due_at, calendar_versions, met_at FROM assignment.milestones \
+         WHERE assignment_id = ANY($1) ORDER BY due_at, kind",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for m in milestones {
+        let id: Uuid = m.try_get("assignment_id")?;
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.milestones.push(MilestoneRow {
+                kind: m.try_get("kind")?,
+                rule: m.try_get("rule")?,
+                due_date: m.try_get("due_date")?,
+                due_at: m.try_get("due_at")?,
+                calendar_versions: m.try_get("calendar_versions")?,
+                met_at: m.try_get("met_at")?,
+            });
+        }
+    }
+    let feedback = sqlx::query(
+        "SELECT id, assignment_id, kind, body, reason, next_steps, progress, attachments, submitted_by, submitted_at \
+         FROM assignment.feedback WHERE assignment_id = ANY($1) ORDER BY submitted_at, id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for f in feedback {
+        let id: Uuid = f.try_get("assignment_id")?;
+        let kind: String = f.try_get("kind")?;
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.feedback.push(FeedbackRow {
+                id: f.try_get("id")?,
+                kind: FeedbackKind::from_code(&kind).ok_or_else(|| anyhow::anyhow!("unknown feedback kind {kind}"))?,
+                body: f.try_get("body")?,
+                reason: f.try_get("reason")?,
+                next_steps: f.try_get("next_steps")?,
+                progress: f.try_get("progress")?,
+                attachments: f.try_get("attachments")?,
+                submitted_by: f.try_get("submitted_by")?,
+                submitted_at: f.try_get("submitted_at")?,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn assignment(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<AssignmentRow>> {
+    let sql = format!("{SELECT} WHERE a.id = $1{}", if lock { " FOR UPDATE OF a" } else { "" });
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut rows = vec![from_row(&row)?];
+    attach(conn, &mut rows).await?;
+    Ok(rows.pop())
+}
+
+#[derive(Debug, Default)]
+pub struct AssignmentFilter {
+    pub item_id: Option<Uuid>,
+    pub unit_id: Option<Uuid>,
+    pub state: Option<AssignmentState>,
+    pub open_only: bool,
+    /// Only assignments of units inside these subtrees; `None` for all.
+    pub scope: Option<Vec<Uuid>>,
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &AssignmentFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AssignmentRow>> {
+    let mut q = QueryBuilder::<Postgres>::new(SELECT);
+    q.push("WHERE true");
+    if let Some(item) = f.item_id {
+        q.push(" AND a.item_id = ").push_bind(item);
+    }
+    if let Some(unit) = f.unit_id {
+        q.push(" AND a.unit_ancestry @> ARRAY[").push_bind(unit).push("::uuid]");
+    }
+    if let Some(state) = f.state {
+        q.push(" AND a.state = ").push_bind(state.code());
+    }
+    if f.open_only {
+        q.push(" AND a.state NOT IN ('verified', 'closed_out')");
+    }
+    if let Some(scope) = &f.scope {
+        q.push(" AND a.unit_ancestry && ").push_bind(scope.clone());
+    }
+    if let Some(after) = after {
+        q.push(" AND a.id > ").push_bind(after);
+    }
+    q.push(" ORDER BY a.id LIMIT ").push_bind(limit);
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    attach(conn, &mut out).await?;
+    Ok(out)
+}
+
+pub struct NewAssignment<'a> {
+    pub id: Uuid,
+    pub item: &'a AssignableItem,
+    pub round: i32,
+    pub role: &'a str,
+    pub unit: &'a UnitContacts,
+    pub head: &'a (Uuid, String),
+    pub liaison: &'a (Uuid, String),
+    pub policy: &'a str,
+    pub assigned_at: DateTime<Utc>,
+    pub assigned_by: &'a str,
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    a: &NewAssignment<'_>,
+    milestones: &[MilestoneRow],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assignment.assignments (id, item_id, round, unit_id, role, court_id, unit_ancestry, unit_name, \
+            head_id, head_name, liaison_id, liaison_name, urgency, stated_deadline, policy, assigned_at, assigned_by, \
+            state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'assigned', $18, $18)",
+    )
+    .bind(a.id)
+    .bind(a.item.id)
+    .bind(a.round)
+    .bind(a.unit.unit_id)
+    .bind(a.role)
+    .bind(a.item.court_id)
+    .bind(&a.unit.ancestry)
+    .bind(&a.unit.name)
+    .bind(a.head.0)
+    .bind(&a.head.1)
+    .bind(a.liaison.0)
+    .bind(&a.liaison.1)
+    .bind(a.item.urgency.code())
+    .bind(a.item.deadline)
+    .bind(a.policy)
+    .bind(a.assigned_at)
+    .bind(a.assigned_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    for m in milestones {
+        sqlx::query(
+            "INSERT INTO assignment.milestones (assignment_id, kind, rule, due_date, due_at, calendar_versions) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(a.id)
+        .bind(&m.kind)
+        .bind(&m.rule)
+        .bind(m.due_date)
+        .bind(m.due_at)
+        .bind(&m.calendar_versions)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the item already has assignments in `round`.
+pub async fn round_exists(db: impl PgExecutor<'_>, item: Uuid, round: i32) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assignment.assignments WHERE item_id = $1 AND round = $2)")
+            .bind(item)
+            .bind(round)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: AssignmentState, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE assignment.assignments SET state = $2, updated_at = $3, version = version + 1 WHERE id = $1")
+        .bind(id)
+        .bind(state.code())
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a milestone met (if open) — or, with `None`, open again.
+pub async fn set_met(conn: &mut PgConnection, id: Uuid, kind: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+    let sql = if at.is_some() {
+        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = $2 AND met_at IS NULL"
+    } else {
+        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = $2"
+    };
+    sqlx::query(sql).bind(id).bind(kind).bind(at).execute(conn).await?;
+    Ok(())
+}
+
+pub struct NewFeedback<'a> {
+    pub assignment_id: Uuid,
+    pub kind: FeedbackKind,
+    pub body: &'a str,
+    pub reason: Option<&'a str>,
+    pub next_steps: &'a str,
+    pub progress: serde_json::Value,
+    pub attachments: &'a [String],
+    pub submitted_by: &'a str,
+}
+
+pub async fn insert_feedback(conn: &mut PgConnection, f: &NewFeedback<'_>, now: DateTime<Utc>) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assignment.feedback (id, assignment_id, kind, body, reason, next_steps, progress, attachments, submitted_by, submitted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(f.assignment_id)
+    .bind(f.kind.code())
+    .bind(f.body)
+    .bind(f.reason)
+    .bind(f.next_steps)
+    .bind(&f.progress)
+    .bind(f.attachments)
+    .bind(f.submitted_by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub struct Verdict<'a> {
+    pub state: AssignmentState,
+    pub grade: Option<Grade>,
+    pub by: &'a str,
+    pub notes: &'a str,
+    pub return_comment: &'a str,
+}
+
+pub async fn set_verdict(conn: &mut PgConnection, id: Uuid, v: &Verdict<'_>, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.assignments SET state = $2, grade = $3, verified_by = $4, verification_notes = $5, \
+            return_comment = $6, verified_at = CASE WHEN $2 = 'verified' THEN $7 ELSE verified_at END, \
+            updated_at = $7, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(v.state.code())
+    .bind(v.grade.map(|g| g.code()))
+    .bind(v.by)
+    .bind(v.notes)
+    .bind(v.return_comment)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes off everything verified before `monday_start` into the list of
+/// `week`; returns the ids written off.
+pub async fn close_out(
+    conn: &mut PgConnection,
+    week: NaiveDate,
+    monday_start: DateTime<Utc>,
+    scope: Option<&[Uuid]>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE assignment.assignments SET state = 'closed_out', closed_out_at = $3, closeout_week = $1, \
+            updated_at = $3, version = version + 1 \
+         WHERE state = 'verified' AND verified_at < $2 AND ($4::uuid[] IS NULL OR unit_ancestry && $4) RETURNING id",
+    )
+    .bind(week)
+    .bind(monday_start)
+    .bind(now)
+    .bind(scope)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn closed_out_in(
+    conn: &mut PgConnection,
+    week: NaiveDate,
+    scope: Option<&[Uuid]>,
+) -> Result<Vec<AssignmentRow>> {
+    let sql = format!(
+        "{SELECT} WHERE a.closeout_week = $1 AND ($2::uuid[] IS NULL OR a.unit_ancestry && $2) ORDER BY a.item_id, a.unit_name"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(week)
+        .bind(scope)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    attach(conn, &mut out).await?;
+    Ok(out)
+}

@@ -1,0 +1,662 @@
+//! Assignments through their life: 交办, 签收, 反馈, 核查, 销号. Each step is
+//! checked against the state machine in `duban_core::assignment` and the
+//! caller's role and unit, and goes through `mutate`.
+
+use crate::assignment_store::{
+    self as store, AssignmentFilter, AssignmentRow, MilestoneRow, NewAssignment, NewFeedback, Verdict,
+};
+use crate::calendar::due_error;
+use crate::convert::{date, date_from, timestamp};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use duban_core::Violations;
+use duban_core::access::Action;
+use duban_core::assignment::{self as rules, AssignmentAction, AssignmentState, FeedbackKind, Grade, OpenMilestone};
+use duban_core::calendar::Calendar;
+use duban_core::item::UrgencyClass;
+use duban_core::policy::{self, MilestoneKind};
+use duban_platform::auth::Principal;
+use duban_platform::clock::Clock;
+use duban_platform::mutation::{Change, MutationContext, mutate};
+use duban_platform::{Error, Result, page};
+use duban_proto::assignment::v1 as pb;
+use duban_proto::registry::v1 as reg;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct AssignmentService {
+    pool: PgPool,
+    clock: Clock,
+    tz: chrono_tz::Tz,
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::not_found("assignment", "交办事项", id)
+}
+
+fn illegal(e: rules::IllegalStep) -> Error {
+    Error::precondition(e.reason(), e.reason_zh())
+}
+
+fn parse_id(field: &str, value: &str) -> Result<Uuid> {
+    Uuid::parse_str(value).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
+}
+
+fn etag(version: i64) -> String {
+    format!("v{version}")
+}
+
+fn check_etag(row: &AssignmentRow, etag: &str) -> Result<()> {
+    if etag.is_empty() {
+        return Err(Error::invalid(
+            "etag",
+            "is required: send the etag from your last read",
+            "缺少版本标记(etag),请先读取最新数据",
+        ));
+    }
+    if etag != format!("v{}", row.version) {
+        return Err(Error::StaleEtag {
+            kind: "assignment",
+            id: row.id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn urgency(class: UrgencyClass) -> reg::UrgencyClass {
+    match class {
+        UrgencyClass::Urgent => reg::UrgencyClass::Urgent,
+        UrgencyClass::FixedDeadline => reg::UrgencyClass::FixedDeadline,
+        UrgencyClass::General => reg::UrgencyClass::General,
+        UrgencyClass::Major => reg::UrgencyClass::Major,
+    }
+}
+
+fn change(
+    action: &'static str,
+    row: &AssignmentRow,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Change {
+    Change {
+        action,
+        target_kind: "assignment",
+        target_id: row.id.to_string(),
+        before,
+        after,
+        unit_ids: row.unit_ancestry.clone(),
+    }
+}
+
+fn summary(row: &AssignmentRow) -> serde_json::Value {
+    serde_json::json!({
+        "item_id": row.item_id, "round": row.round, "unit_id": row.unit_id, "role": row.role,
+        "state": row.state, "grade": row.grade, "version": row.version,
+    })
+}
+
+impl AssignmentService {
+    pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz) -> Self {
+        Self { pool, clock, tz }
+    }
+
+    async fn context(&self, p: &Principal, request_id: &str) -> Result<MutationContext> {
+        Ok(MutationContext {
+            principal: p.clone(),
+            request_id: request_id.to_owned(),
+            now: self.clock.now().await?,
+            service: "assignment",
+        })
+    }
+
+    /// The message for an assignment, its light judged at `now`.
+    fn message(&self, row: &AssignmentRow, calendar: &Calendar, now: DateTime<Utc>) -> pb::Assignment {
+        let open: Vec<OpenMilestone> = if rules::is_open(row.state) {
+            row.milestones
+                .iter()
+                .filter(|m| m.met_at.is_none())
+                .map(|m| OpenMilestone {
+                    assigned_at: row.assigned_at,
+                    due_date: m.due_date,
+                    due_at: m.due_at,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let today = now.with_timezone(&self.tz).date_naive();
+        // A missing calendar year only hides the yellow warning, never red.
+        let light = rules::light(&open, now, today, calendar).unwrap_or_else(|_| {
+            if open.iter().any(|m| now >= m.due_at) {
+                rules::Light::Red
+            } else {
+                rules::Light::Green
+            }
+        });
+        pb::Assignment {
+            id: row.id.to_string(),
+            item_id: row.item_id.to_string(),
+            item_title: row.item_title.clone(),
+            item_number: row.item_number.clone().unwrap_or_default(),
+            round: row.round,
+            unit_id: row.unit_id.to_string(),
+            unit_name: row.unit_name.clone(),
+            role: row.role.clone(),
+            head: Some(pb::PersonRef {
+                id: row.head.0.to_string(),
+                name: row.head.1.clone(),
+            }),
+            liaison: Some(pb::PersonRef {
+                id: row.liaison.0.to_string(),
+                name: row.liaison.1.clone(),
+            }),
+            urgency: urgency(row.urgency) as i32,
+            policy: row.policy.clone(),
+            state: row.state.code().into(),
+            state_label: row.state.label_zh().into(),
+            light: light.code().into(),
+            assigned_time: Some(timestamp(row.assigned_at)),
+            assigned_by: row.assigned_by.clone(),
+            milestones: row
+                .milestones
+                .iter()
+                .map(|m| pb::AssignmentMilestone {
+                    kind: m.kind.clone(),
+                    label: MilestoneKind::from_code(&m.kind)
+                        .map(MilestoneKind::label_zh)
+                        .unwrap_or_default()
+                        .into(),
+                    rule: m.rule.clone(),
+                    due_date: Some(date(m.due_date)),
+                    due_time: Some(timestamp(m.due_at)),
+                    met_time: m.met_at.map(timestamp),
+                    calendar_versions: m
+                        .calendar_versions
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .filter_map(|(y, v)| Some((y.parse().ok()?, v.as_i64()?)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            feedback: row
+                .feedback
+                .iter()
+                .map(|f| pb::Feedback {
+                    id: f.id.to_string(),
+                    kind: f.kind.code().into(),
+                    kind_label: f.kind.label_zh().into(),
+                    text: f.body.clone(),
+                    reason: f.reason.clone().unwrap_or_default(),
+                    next_steps: f.next_steps.clone(),
+                    progress: f
+                        .progress
+                        .as_array()
+                        .map(|l| {
+                            l.iter()
+                                .map(|t| reg::Target {
+                                    what: t["what"].as_str().unwrap_or_default().into(),
+                                    target_value: t["value"].as_f64().unwrap_or_default(),
+                                    unit_of_measure: t["unit"].as_str().unwrap_or_default().into(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    attachments: f.attachments.clone(),
+                    submitted_by: f.submitted_by.clone(),
+                    submit_time: Some(timestamp(f.submitted_at)),
+                })
+                .collect(),
+            grade: row.grade.map(|g| g.code().to_owned()).unwrap_or_default(),
+            verification_notes: row.verification_notes.clone(),
+            verified_by: row.verified_by.clone().unwrap_or_default(),
+            verified_time: row.verified_at.map(timestamp),
+            return_comment: row.return_comment.clone(),
+            closed_out_time: row.closed_out_at.map(timestamp),
+            etag: etag(row.version),
+        }
+    }
+
+    async fn reload(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(AssignmentRow, pb::Assignment)> {
+        let row = store::assignment(conn, id, false).await?.ok_or_else(|| not_found(id))?;
+        let calendar = crate::store::calendar(&mut *conn).await?;
+        let message = self.message(&row, &calendar, now);
+        Ok((row, message))
+    }
+
+    pub async fn assign(&self, p: &Principal, req: &pb::AssignItemRequest) -> Result<pb::AssignItemResponse> {
+        let item_id = parse_id("item_id", &req.item_id)?;
+        let ctx = self.context(p, &req.request_id).await?;
+        mutate(&self.pool, &ctx, "AssignItem", req, async |conn: &mut PgConnection| {
+            let item = store::assignable_item(&mut *conn, item_id)
+                .await?
+                .ok_or_else(|| Error::not_found("item", "督办事项", item_id))?;
+            let court = store::unit_contacts(&mut *conn, item.court_id).await?.ok_or_else(|| anyhow::anyhow!("court missing"))?;
+            p.authorize_on(Action::Assign, &court.ancestry)?;
+            if !item.registered {
+                return Err(Error::precondition(
+                    "only a registered item can be assigned",
+                    "事项尚未立项,不能交办",
+                ));
+            }
+            if store::round_exists(&mut *conn, item_id, 1).await? {
+                return Err(Error::precondition("the item is already assigned", "该事项已交办"));
+            }
+            let (policy, _) = crate::store::policy(&mut *conn, req.policy.trim())
+                .await?
+                .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
+            let calendar = crate::store::calendar(&mut *conn).await?;
+            let due = policy::deadlines(&calendar, &policy, item.urgency, ctx.now, item.deadline, &self.tz).map_err(due_error)?;
+            let start = ctx.now.with_timezone(&self.tz).date_naive();
+            let milestones: Vec<MilestoneRow> = due
+                .iter()
+                .map(|d| MilestoneRow {
+                    kind: d.kind.code().into(),
+                    rule: d.span.describe_zh(),
+                    due_date: d.date,
+                    due_at: d.at,
+                    calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
+                    met_at: None,
+                })
+                .collect();
+            let mut units = vec![(item.lead_unit_id, "lead")];
+            units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
+            let mut changes = Vec::new();
+            let mut ids = Vec::new();
+            let mut v = Violations::new();
+            for (unit_id, role) in units {
+                let unit = store::unit_contacts(&mut *conn, unit_id).await?.ok_or_else(|| anyhow::anyhow!("unit {unit_id} missing"))?;
+                let (Some(head), Some(liaison)) = (&unit.head, &unit.liaison) else {
+                    v.add(
+                        format!("units.{}", unit.name),
+                        format!("unit {} has no head or no liaison: appoint them first", unit.name),
+                        format!("{}未设责任人或联络员,请先在组织机构中指定", unit.name),
+                    );
+                    continue;
+                };
+                let id = Uuid::now_v7();
+                let new = NewAssignment {
+                    id,
+                    item: &item,
+                    round: 1,
+                    role,
+                    unit: &unit,
+                    head,
+                    liaison,
+                    policy: &policy.name,
+                    assigned_at: ctx.now,
+                    assigned_by: &p.name,
+                };
+                store::insert(conn, &new, &milestones, ctx.now).await?;
+                ids.push(id);
+            }
+            if !v.is_empty() {
+                return Err(Error::FailedPrecondition {
+                    reason: v.0.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
+                    reason_zh: v.0.iter().map(|f| f.reason_zh.clone()).collect::<Vec<_>>().join(";"),
+                });
+            }
+            let mut out = Vec::new();
+            for id in ids {
+                let (row, message) = self.reload(conn, id, ctx.now).await?;
+                let due: Vec<_> = row.milestones.iter().map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "calendar_versions": m.calendar_versions})).collect();
+                let mut after = summary(&row);
+                after["milestones"] = serde_json::Value::Array(due);
+                changes.push(change("assignment.assigned", &row, None, Some(after)));
+                out.push(message);
+            }
+            Ok((pb::AssignItemResponse { assignments: out }, changes))
+        })
+        .await
+    }
+
+    pub async fn get(&self, p: &Principal, id: &str) -> Result<pb::Assignment> {
+        let id = parse_id("id", id)?;
+        let mut conn = self.pool.acquire().await?;
+        let now = self.clock.now().await?;
+        let (row, message) = self.reload(&mut conn, id, now).await?;
+        p.authorize_on(Action::ReadLedger, &row.unit_ancestry)?;
+        Ok(message)
+    }
+
+    pub async fn list(&self, p: &Principal, req: &pb::ListAssignmentsRequest) -> Result<pb::ListAssignmentsResponse> {
+        p.authorize_role(Action::ReadLedger)?;
+        let filter = AssignmentFilter {
+            item_id: if req.item_id.is_empty() {
+                None
+            } else {
+                Some(parse_id("item_id", &req.item_id)?)
+            },
+            unit_id: if req.unit_id.is_empty() {
+                None
+            } else {
+                Some(parse_id("unit_id", &req.unit_id)?)
+            },
+            state: match req.state.as_str() {
+                "" => None,
+                s => Some(
+                    AssignmentState::from_code(s)
+                        .ok_or_else(|| Error::invalid("state", "is not an assignment state", "状态无效"))?,
+                ),
+            },
+            open_only: req.open_only,
+            scope: if p.is_admin() { None } else { Some(p.unit_scope.clone()) },
+        };
+        let limit = page::page_size(req.page_size)?;
+        let after = match page::decode(&req.page_token, 1)? {
+            Some(k) => Some(parse_id("page_token", &k[0])?),
+            None => None,
+        };
+        let mut conn = self.pool.acquire().await?;
+        let mut rows = store::list(&mut conn, &filter, after, limit + 1).await?;
+        let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.id.to_string()]));
+        let calendar = crate::store::calendar(&mut *conn).await?;
+        let now = self.clock.now().await?;
+        Ok(pb::ListAssignmentsResponse {
+            assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
+            next_page_token: next,
+        })
+    }
+
+    /// One step on one assignment: lock, check etag, role, unit and state,
+    /// apply, record.
+    async fn step(
+        &self,
+        p: &Principal,
+        request_id: &str,
+        method: &'static str,
+        request: &impl prost::Message,
+        id: &str,
+        etag: &str,
+        action: Action,
+        apply: impl AsyncFnOnce(&mut PgConnection, &AssignmentRow, &MutationContext) -> Result<&'static str>,
+    ) -> Result<pb::Assignment> {
+        let id = parse_id("id", id)?;
+        let ctx = self.context(p, request_id).await?;
+        mutate(&self.pool, &ctx, method, request, async |conn: &mut PgConnection| {
+            let row = store::assignment(conn, id, true).await?.ok_or_else(|| not_found(id))?;
+            p.authorize_on(action, &row.unit_ancestry)?;
+            check_etag(&row, etag)?;
+            let event = apply(conn, &row, &ctx).await?;
+            let (after, message) = self.reload(conn, id, ctx.now).await?;
+            Ok((
+                message,
+                vec![change(event, &after, Some(summary(&row)), Some(summary(&after)))],
+            ))
+        })
+        .await
+    }
+
+    pub async fn acknowledge(&self, p: &Principal, req: &pb::AcknowledgeRequest) -> Result<pb::Assignment> {
+        let deployment = req.deployment.trim().to_owned();
+        if deployment.is_empty() {
+            return Err(Error::invalid(
+                "deployment",
+                "is required: how is it deployed?",
+                "须填写研究部署情况",
+            ));
+        }
+        self.step(
+            p,
+            &req.request_id,
+            "Acknowledge",
+            req,
+            &req.id,
+            &req.etag,
+            Action::ReportProgress,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                let state = rules::step(row.state, AssignmentAction::Acknowledge).map_err(illegal)?;
+                store::set_state(conn, row.id, state, ctx.now).await?;
+                store::set_met(conn, row.id, MilestoneKind::Deploy.code(), Some(ctx.now)).await?;
+                let feedback = NewFeedback {
+                    assignment_id: row.id,
+                    kind: FeedbackKind::Deployment,
+                    body: &deployment,
+                    reason: None,
+                    next_steps: "",
+                    progress: serde_json::json!([]),
+                    attachments: &[],
+                    submitted_by: &ctx.principal.name,
+                };
+                store::insert_feedback(conn, &feedback, ctx.now).await?;
+                Ok("assignment.acknowledged")
+            },
+        )
+        .await
+    }
+
+    pub async fn feedback(&self, p: &Principal, req: &pb::SubmitFeedbackRequest) -> Result<pb::Assignment> {
+        let mut v = Violations::new();
+        let kind = FeedbackKind::from_code(req.kind.trim());
+        if kind.is_none() {
+            v.add(
+                "kind",
+                "must be deployment, initial, progress, completion, delay_explanation or urge_response",
+                "反馈类别无效",
+            );
+        }
+        let text = req.text.trim().to_owned();
+        if text.is_empty() {
+            v.add("text", "is required", "反馈内容不能为空");
+        }
+        let reason = Some(req.reason.trim()).filter(|r| !r.is_empty());
+        if kind == Some(FeedbackKind::DelayExplanation) {
+            match reason {
+                None => v.add(
+                    "reason",
+                    "is required for a delay explanation",
+                    "逾期说明须选择原因类别",
+                ),
+                Some(r) if rules::DelayReason::from_code(r).is_none() => v.add(
+                    "reason",
+                    "must be complexity, coordination, resources, external, policy or other",
+                    "原因类别无效",
+                ),
+                Some(_) => {}
+            }
+            if req.next_steps.trim().is_empty() {
+                v.add(
+                    "next_steps",
+                    "is required for a delay explanation",
+                    "逾期说明须写明下步打算",
+                );
+            }
+        }
+        for (i, link) in req.attachments.iter().enumerate() {
+            if !(link.starts_with("http://") || link.starts_with("https://")) {
+                v.add(
+                    format!("attachments[{i}]"),
+                    "must be an http(s) link to the OA document",
+                    "附件须为OA文件链接",
+                );
+            }
+        }
+        for (i, t) in req.progress.iter().enumerate() {
+            if t.what.trim().is_empty() || !t.target_value.is_finite() {
+                v.add(
+                    format!("progress[{i}]"),
+                    "needs what and a number",
+                    "进度须填写指标和数值",
+                );
+            }
+        }
+        v.into_result().map_err(Error::InvalidArgument)?;
+        let kind = kind.expect("checked");
+        let progress = serde_json::Value::Array(
+            req.progress
+                .iter()
+                .map(|t| serde_json::json!({"what": t.what.trim(), "value": t.target_value, "unit": t.unit_of_measure.trim()}))
+                .collect(),
+        );
+        self.step(
+            p,
+            &req.request_id,
+            "SubmitFeedback",
+            req,
+            &req.id,
+            &req.etag,
+            Action::ReportProgress,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                let state = rules::step(row.state, AssignmentAction::Feedback(kind)).map_err(illegal)?;
+                store::set_state(conn, row.id, state, ctx.now).await?;
+                let met = match kind {
+                    FeedbackKind::Deployment => Some(MilestoneKind::Deploy),
+                    FeedbackKind::Initial | FeedbackKind::Progress => Some(MilestoneKind::Initial),
+                    FeedbackKind::Completion => Some(MilestoneKind::Resolve),
+                    _ => None,
+                };
+                if let Some(m) = met {
+                    store::set_met(conn, row.id, m.code(), Some(ctx.now)).await?;
+                }
+                let feedback = NewFeedback {
+                    assignment_id: row.id,
+                    kind,
+                    body: &text,
+                    reason,
+                    next_steps: req.next_steps.trim(),
+                    progress: progress.clone(),
+                    attachments: &req.attachments,
+                    submitted_by: &ctx.principal.name,
+                };
+                store::insert_feedback(conn, &feedback, ctx.now).await?;
+                Ok(if kind == FeedbackKind::Completion {
+                    "assignment.completion_reported"
+                } else {
+                    "assignment.feedback"
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn verify(&self, p: &Principal, req: &pb::VerifyRequest) -> Result<pb::Assignment> {
+        let mut v = Violations::new();
+        let grade = Grade::from_code(req.grade.trim());
+        if req.accept {
+            if grade.is_none() {
+                v.add(
+                    "grade",
+                    "is required on acceptance: excellent, good or pass",
+                    "核查通过须评定等次(优秀、良好、合格)",
+                );
+            }
+            if req.checked.trim().is_empty() {
+                v.add("checked", "is required: what did you check?", "须写明核查了哪些内容");
+            }
+        } else if req.comment.trim().is_empty() {
+            v.add(
+                "comment",
+                "is required when returning: what must be redone?",
+                "驳回重办须写明意见",
+            );
+        }
+        v.into_result().map_err(Error::InvalidArgument)?;
+        self.step(
+            p,
+            &req.request_id,
+            "Verify",
+            req,
+            &req.id,
+            &req.etag,
+            Action::Verify,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                let action = if req.accept {
+                    AssignmentAction::Verify
+                } else {
+                    AssignmentAction::Return
+                };
+                let state = rules::step(row.state, action).map_err(illegal)?;
+                let verdict = Verdict {
+                    state,
+                    grade: if req.accept { grade } else { None },
+                    by: &ctx.principal.name,
+                    notes: req.checked.trim(),
+                    return_comment: req.comment.trim(),
+                };
+                store::set_verdict(conn, row.id, &verdict, ctx.now).await?;
+                if !req.accept {
+                    // Rework: the resolution deadline is open again.
+                    store::set_met(conn, row.id, MilestoneKind::Resolve.code(), None).await?;
+                }
+                Ok(if req.accept {
+                    "assignment.verified"
+                } else {
+                    "assignment.returned"
+                })
+            },
+        )
+        .await
+    }
+
+    /// The Monday of the week `day` is in, and its start in court time.
+    fn week(&self, day: NaiveDate) -> (NaiveDate, DateTime<Utc>) {
+        let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+        let start = self
+            .tz
+            .from_local_datetime(&monday.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .expect("a Monday midnight exists");
+        (monday, start)
+    }
+
+    pub async fn close_out(&self, p: &Principal, req: &pb::CloseOutRequest) -> Result<pb::CloseOutList> {
+        p.authorize_role(Action::Verify)?;
+        let mut v = Violations::new();
+        let week_of = date_from("week_of", req.week_of.as_ref(), &mut v);
+        v.into_result().map_err(Error::InvalidArgument)?;
+        let ctx = self.context(p, &req.request_id).await?;
+        let day = week_of.unwrap_or_else(|| ctx.now.with_timezone(&self.tz).date_naive());
+        let (monday, start) = self.week(day);
+        let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
+        mutate(&self.pool, &ctx, "CloseOut", req, async |conn: &mut PgConnection| {
+            let ids = store::close_out(conn, monday, start, scope.as_deref(), ctx.now).await?;
+            let calendar = crate::store::calendar(&mut *conn).await?;
+            let rows = store::closed_out_in(conn, monday, scope.as_deref()).await?;
+            let changes = rows
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .map(|r| {
+                    change(
+                        "assignment.closed_out",
+                        r,
+                        None,
+                        Some(serde_json::json!({"week": monday, "state": r.state})),
+                    )
+                })
+                .collect();
+            Ok((
+                pb::CloseOutList {
+                    week: Some(date(monday)),
+                    assignments: rows.iter().map(|r| self.message(r, &calendar, ctx.now)).collect(),
+                },
+                changes,
+            ))
+        })
+        .await
+    }
+
+    pub async fn close_outs(&self, p: &Principal, req: &pb::ListCloseOutsRequest) -> Result<pb::CloseOutList> {
+        p.authorize_role(Action::ReadLedger)?;
+        let mut v = Violations::new();
+        let week_of = date_from("week_of", req.week_of.as_ref(), &mut v);
+        v.into_result().map_err(Error::InvalidArgument)?;
+        let now = self.clock.now().await?;
+        let (monday, _) = self.week(week_of.unwrap_or_else(|| now.with_timezone(&self.tz).date_naive()));
+        let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
+        let mut conn = self.pool.acquire().await?;
+        let rows = store::closed_out_in(&mut conn, monday, scope.as_deref()).await?;
+        let calendar = crate::store::calendar(&mut *conn).await?;
+        Ok(pb::CloseOutList {
+            week: Some(date(monday)),
+            assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
+        })
+    }
+}
