@@ -549,11 +549,12 @@ async fn audit_verify_passes_then_catches_an_update_done_in_sql() {
     };
     assert!(records > 100, "{records}");
     // Who did it and on whose token is on every record.
-    let (principal, token): (String, Option<uuid::Uuid>) =
-        sqlx::query_as("SELECT principal, token_id FROM platform.audit_log WHERE seq = 1")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let (principal, token): (String, Option<uuid::Uuid>) = sqlx::query_as(
+        "SELECT principal, token_id FROM platform.audit_log WHERE action = 'unit.created' ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!(principal, "admin");
     assert!(token.is_some());
     sqlx::query("UPDATE platform.audit_log SET after = jsonb_set(after, '{name}', '\"篡改\"') WHERE seq = 5")

@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
+use duban::cli::assignments::{AcknowledgeArgs, AssignArgs, CloseOutArgs, FeedbackArgs, ListArgs, VerifyArgs};
 use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
 use duban::cli::items::{ItemCommand, LedgerCommand, SourceCommand};
@@ -80,6 +81,18 @@ enum Command {
     },
     /// When is it due? Every milestone for an assignment made at a given time.
     Deadlines(DeadlineArgs),
+    /// Assign a registered item (交办) to its lead and co-units.
+    Assign(AssignArgs),
+    /// List assignments with their state, light and next milestone.
+    Assignments(ListArgs),
+    /// Sign for an assignment (签收) with how it is deployed.
+    Acknowledge(AcknowledgeArgs),
+    /// Report on an assignment: initial, progress, completion, delay explanation…
+    Feedback(FeedbackArgs),
+    /// Verify a completion report (核查), or return it for rework.
+    Verify(VerifyArgs),
+    /// Write off this week's verified assignments (一周一销号), or show a week's list.
+    Closeout(CloseOutArgs),
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -170,6 +183,12 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Clock { command } => duban::cli::clock::run(&data_dir, command).await,
         Command::Calendar { command } => duban::cli::calendar::calendar(&data_dir, command).await,
         Command::Deadlines(args) => duban::cli::calendar::deadlines(&data_dir, args).await,
+        Command::Assign(args) => duban::cli::assignments::assign(&data_dir, args).await,
+        Command::Assignments(args) => duban::cli::assignments::list(&data_dir, args).await,
+        Command::Acknowledge(args) => duban::cli::assignments::acknowledge(&data_dir, args).await,
+        Command::Feedback(args) => duban::cli::assignments::feedback(&data_dir, args).await,
+        Command::Verify(args) => duban::cli::assignments::verify(&data_dir, args).await,
+        Command::Closeout(args) => duban::cli::assignments::close_out(&data_dir, args).await,
         Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
         Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
         Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,

@@ -32,7 +32,8 @@ pub async fn append_all(conn: &mut PgConnection, entries: &[AuditEntry<'_>]) -> 
             serde_json::json!({
                 "occurred_at": e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 "principal": e.principal.name,
-                "token_id": e.principal.token_id,
+                // The system's own seeding acts on no token.
+                "token_id": (!e.principal.token_id.is_nil()).then_some(e.principal.token_id),
                 "action": e.action,
                 "target_kind": e.target_kind,
                 "target_id": e.target_id,

@@ -24,7 +24,7 @@ pub struct AssignmentClientArgs {
 }
 
 impl AssignmentClientArgs {
-    fn client_args(&self) -> ClientArgs {
+    pub fn client_args(&self) -> ClientArgs {
         ClientArgs {
             endpoint: self.endpoint.clone(),
             token: self.token.clone(),

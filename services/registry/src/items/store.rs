@@ -590,7 +590,9 @@ pub async fn list_items(
         .push_bind(after);
     }
     q.push(format!(" ORDER BY i.seq {direction} LIMIT ")).push_bind(limit);
-    let rows = q.build().fetch_all(db).await?;
+    // Not a prepared statement: a cached generic plan cannot see how selective
+    // this unit, class or phrase is, and picks a plan that is wrong for most.
+    let rows = q.build().persistent(false).fetch_all(db).await?;
     rows.iter().map(item_from_row).collect()
 }
 

@@ -1,0 +1,359 @@
+//! `duban assign`, `duban assignments`, `duban acknowledge`, `duban feedback`,
+//! `duban verify`, `duban closeout`: an item's follow-up from the command line.
+
+use super::calendar::AssignmentClientArgs;
+use super::{print_table, rpc_error};
+use anyhow::Context;
+use duban_core::item::parse_date;
+use duban_proto::assignment::v1 as pb;
+use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
+use duban_proto::registry::v1 as reg;
+use std::path::Path;
+
+type Client =
+    AssignmentServiceClient<tonic::service::interceptor::InterceptedService<tonic::transport::Channel, super::Bearer>>;
+
+async fn connect(args: &AssignmentClientArgs, data_dir: &Path) -> anyhow::Result<Client> {
+    let (channel, bearer) = args.client_args().channel(data_dir).await?;
+    Ok(AssignmentServiceClient::with_interceptor(channel, bearer))
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn date_text(d: &Option<reg::Date>) -> String {
+    d.as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
+}
+
+fn light_zh(light: &str) -> &'static str {
+    match light {
+        "red" => "红灯",
+        "yellow" => "黄灯",
+        "green" => "绿灯",
+        _ => "",
+    }
+}
+
+fn row(a: &pb::Assignment) -> Vec<String> {
+    let next = a.milestones.iter().find(|m| m.met_time.is_none());
+    vec![
+        if a.item_number.is_empty() {
+            "—".into()
+        } else {
+            a.item_number.clone()
+        },
+        a.item_title.clone(),
+        format!("{}{}", a.unit_name, if a.role == "co" { "(协办)" } else { "" }),
+        a.state_label.clone(),
+        light_zh(&a.light).into(),
+        next.map(|m| format!("{} {}", m.label, date_text(&m.due_date)))
+            .unwrap_or_default(),
+        a.id.clone(),
+    ]
+}
+
+const HEADERS: [&str; 7] = ["编号", "事项", "承办单位", "状态", "亮灯", "下一节点", "ID"];
+
+fn print(a: &pb::Assignment, json: bool) {
+    if json {
+        let v = serde_json::json!({
+            "id": a.id, "item_id": a.item_id, "item": a.item_title, "number": a.item_number, "unit": a.unit_name,
+            "role": a.role, "head": a.head.as_ref().map(|p| &p.name), "liaison": a.liaison.as_ref().map(|p| &p.name),
+            "state": a.state, "light": a.light, "grade": a.grade, "etag": a.etag,
+            "milestones": a.milestones.iter().map(|m| serde_json::json!({
+                "kind": m.kind, "label": m.label, "rule": m.rule, "due_date": date_text(&m.due_date), "met": m.met_time.is_some(),
+            })).collect::<Vec<_>>(),
+            "feedback": a.feedback.iter().map(|f| serde_json::json!({"kind": f.kind, "text": f.text, "by": f.submitted_by})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    println!("{} {}", a.item_number, a.item_title);
+    println!(
+        "{}{} 责任人 {} 联络员 {} · {} · {}",
+        a.unit_name,
+        if a.role == "co" { "(协办)" } else { "(主办)" },
+        a.head.as_ref().map(|p| p.name.as_str()).unwrap_or(""),
+        a.liaison.as_ref().map(|p| p.name.as_str()).unwrap_or(""),
+        a.state_label,
+        light_zh(&a.light)
+    );
+    let rows: Vec<Vec<String>> = a
+        .milestones
+        .iter()
+        .map(|m| {
+            vec![
+                m.label.clone(),
+                m.rule.clone(),
+                format!("{} 24:00", date_text(&m.due_date)),
+                if m.met_time.is_some() {
+                    "已完成".into()
+                } else {
+                    "".into()
+                },
+            ]
+        })
+        .collect();
+    print_table(&["节点", "时限", "截止", ""], &rows);
+    for f in &a.feedback {
+        println!("  [{}] {}({})", f.kind_label, f.text, f.submitted_by);
+    }
+    println!("ID {}", a.id);
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AssignArgs {
+    /// The registered item (id).
+    pub item: String,
+    /// Policy: 13710 (default) or interim.
+    #[arg(long, default_value = "")]
+    pub policy: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub item: Option<String>,
+    /// A unit (id): its assignments and those of units below it.
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long)]
+    pub open: bool,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AcknowledgeArgs {
+    pub id: String,
+    /// How it is deployed (研究部署情况).
+    #[arg(long)]
+    pub deployment: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FeedbackArgs {
+    pub id: String,
+    /// deployment, initial, progress, completion, delay_explanation, urge_response
+    #[arg(long)]
+    pub kind: String,
+    #[arg(long)]
+    pub text: String,
+    /// For delay explanations: complexity, coordination, resources, external, policy, other.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[arg(long, default_value = "")]
+    pub next_steps: String,
+    /// Progress per target, repeatable: WHAT=VALUE[UNIT].
+    #[arg(long = "progress")]
+    pub progress: Vec<String>,
+    /// OA link, repeatable.
+    #[arg(long = "attachment")]
+    pub attachments: Vec<String>,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    pub id: String,
+    /// Return for rework (驳回重办) instead of accepting.
+    #[arg(long = "return")]
+    pub send_back: bool,
+    /// excellent, good or pass (on acceptance).
+    #[arg(long, default_value = "")]
+    pub grade: String,
+    /// What was checked (on acceptance).
+    #[arg(long, default_value = "")]
+    pub checked: String,
+    /// What to redo (on return).
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CloseOutArgs {
+    /// Only show the list of the week of this date.
+    #[arg(long)]
+    pub list: bool,
+    /// Any day of the week (YYYY-MM-DD); this week by default.
+    #[arg(long)]
+    pub week: Option<String>,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+fn target(text: &str) -> anyhow::Result<reg::Target> {
+    let (what, rest) = text
+        .split_once('=')
+        .context("progress is WHAT=VALUE[UNIT], e.g. 结案=120件")?;
+    let split = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let value: f64 = rest[..split]
+        .parse()
+        .with_context(|| format!("`{rest}` does not start with a number"))?;
+    Ok(reg::Target {
+        what: what.trim().into(),
+        target_value: value,
+        unit_of_measure: rest[split..].trim().into(),
+    })
+}
+
+async fn etag(c: &mut Client, id: &str) -> anyhow::Result<String> {
+    Ok(c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
+        .await
+        .map_err(rpc_error)?
+        .into_inner()
+        .etag)
+}
+
+pub async fn assign(data_dir: &Path, args: AssignArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let out = c
+        .assign_item(pb::AssignItemRequest {
+            request_id: request_id(),
+            item_id: args.item,
+            policy: args.policy,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    for a in &out.assignments {
+        print(a, args.client.json);
+    }
+    Ok(())
+}
+
+pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let mut req = pb::ListAssignmentsRequest {
+        page_size: 200,
+        item_id: args.item.unwrap_or_default(),
+        unit_id: args.unit.unwrap_or_default(),
+        state: args.state.unwrap_or_default(),
+        open_only: args.open,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = c.list_assignments(req.clone()).await.map_err(rpc_error)?.into_inner();
+        all.extend(page.assignments);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        req.page_token = page.next_page_token;
+    }
+    let rows: Vec<Vec<String>> = all.iter().map(row).collect();
+    print_table(&HEADERS, &rows);
+    Ok(())
+}
+
+pub async fn acknowledge(data_dir: &Path, args: AcknowledgeArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .acknowledge(pb::AcknowledgeRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            deployment: args.deployment,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn feedback(data_dir: &Path, args: FeedbackArgs) -> anyhow::Result<()> {
+    let progress = args
+        .progress
+        .iter()
+        .map(|p| target(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            kind: args.kind,
+            text: args.text,
+            reason: args.reason,
+            next_steps: args.next_steps,
+            progress,
+            attachments: args.attachments,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn verify(data_dir: &Path, args: VerifyArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .verify(pb::VerifyRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            accept: !args.send_back,
+            grade: args.grade,
+            checked: args.checked,
+            comment: args.comment,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn close_out(data_dir: &Path, args: CloseOutArgs) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let week = match &args.week {
+        Some(text) => {
+            let d = parse_date(text).with_context(|| format!("`{text}` is not a date"))?;
+            Some(reg::Date {
+                year: d.year(),
+                month: d.month() as i32,
+                day: d.day() as i32,
+            })
+        }
+        None => None,
+    };
+    let mut c = connect(&args.client, data_dir).await?;
+    let list = if args.list {
+        c.list_close_outs(pb::ListCloseOutsRequest { week_of: week })
+            .await
+            .map_err(rpc_error)?
+            .into_inner()
+    } else {
+        c.close_out(pb::CloseOutRequest {
+            request_id: request_id(),
+            week_of: week,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner()
+    };
+    println!("{} 周销号清单:{} 项", date_text(&list.week), list.assignments.len());
+    let rows: Vec<Vec<String>> = list.assignments.iter().map(row).collect();
+    print_table(&HEADERS, &rows);
+    Ok(())
+}
