@@ -5,28 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::calendar::{Calendar, MissingYear};
 
-macro_rules! coded {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
-            pub fn from_code(code: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.code() == code) }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.code())
-            }
-        }
-    };
-}
-
-coded!(
+labelled!(
     /// Where an assignment stands.
     AssignmentState {
         Assigned => ("assigned", "已交办"),
@@ -39,7 +18,7 @@ coded!(
     }
 );
 
-coded!(
+labelled!(
     /// Kinds of feedback (反馈).
     FeedbackKind {
         Deployment => ("deployment", "研究部署情况"),
@@ -51,7 +30,7 @@ coded!(
     }
 );
 
-coded!(
+labelled!(
     /// The verifier's grade on acceptance.
     Grade {
         Excellent => ("excellent", "优秀"),
@@ -60,7 +39,7 @@ coded!(
     }
 );
 
-coded!(
+labelled!(
     /// Why an assignment is late, as the unit explains it.
     DelayReason {
         Complexity => ("complexity", "情况复杂、难度较大"),

@@ -5,45 +5,6 @@
 use crate::Violations;
 use chrono::{Datelike, NaiveDate};
 
-/// Defines a code-named enum with its Chinese label, both ways.
-macro_rules! labelled {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            pub fn label_zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),+ }
-            }
-
-            pub fn from_code(code: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.code() == code)
-            }
-
-            /// Accepts the Chinese label (as ledgers write it) or the code.
-            #[allow(clippy::should_implement_trait)]
-            pub fn from_label(text: &str) -> Option<Self> {
-                let text = text.trim();
-                Self::ALL.iter().copied().find(|v| v.label_zh() == text || v.code() == text)
-            }
-        }
-
-        /// Records and events carry the code.
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.code())
-            }
-        }
-    };
-}
-
 labelled!(
     /// Where an item comes from (督办来源).
     SourceKind {

@@ -581,23 +581,8 @@ impl ItemService {
             check_fields_refs(conn, court, "item.", &fields, &mut v).await?;
             v.into_result().map_err(Error::InvalidArgument)?;
             let item_id = Uuid::now_v7();
-            let new = NewItem {
-                id: item_id,
-                court_id: court,
-                fields: &fields,
-                decision_id: None,
-                parent_id: None,
-                ancestry: &[item_id],
-                level: None,
-                state: RegistrationState::Draft,
-                number: None,
-                reviewed_by: "",
-                review_comment: "",
-                registered_at: None,
-                registered_on: None,
-                progress_note: "",
-                import_key: None,
-            };
+            let ancestry = [item_id];
+            let new = NewItem::draft(item_id, court, &fields, &ancestry);
             store::insert_item(conn, &new, ctx.now).await?;
             let item = store::item(&mut *conn, item_id)
                 .await?
@@ -939,22 +924,10 @@ impl ItemService {
                         continue;
                     }
                     let item_id = Uuid::now_v7();
+                    let ancestry = [item_id];
                     let new = NewItem {
-                        id: item_id,
-                        court_id: court,
-                        fields: &fields,
                         decision_id: Some(*decision_id),
-                        parent_id: None,
-                        ancestry: &[item_id],
-                        level: None,
-                        state: RegistrationState::Draft,
-                        number: None,
-                        reviewed_by: "",
-                        review_comment: "",
-                        registered_at: None,
-                        registered_on: None,
-                        progress_note: "",
-                        import_key: None,
+                        ..NewItem::draft(item_id, court, &fields, &ancestry)
                     };
                     store::insert_item(conn, &new, ctx.now).await?;
                     let item = store::item(&mut *conn, item_id)
@@ -1059,21 +1032,11 @@ impl ItemService {
                     let mut ancestry = parent.ancestry.clone();
                     ancestry.push(item_id);
                     let new = NewItem {
-                        id: item_id,
-                        court_id: parent.court_id,
-                        fields: &fields,
                         decision_id: parent.decision_id,
                         parent_id: Some(parent_id),
-                        ancestry: &ancestry,
                         level: Some(level),
                         state,
-                        number: None,
-                        reviewed_by: "",
-                        review_comment: "",
-                        registered_at: None,
-                        registered_on: None,
-                        progress_note: "",
-                        import_key: None,
+                        ..NewItem::draft(item_id, parent.court_id, &fields, &ancestry)
                     };
                     store::insert_item(conn, &new, ctx.now).await?;
                     let item = store::item(&mut *conn, item_id)

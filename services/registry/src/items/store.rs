@@ -317,6 +317,29 @@ pub struct NewItem<'a> {
     pub import_key: Option<&'a str>,
 }
 
+impl<'a> NewItem<'a> {
+    /// A fresh draft with nothing reviewed, numbered or imported yet.
+    pub fn draft(id: Uuid, court_id: Uuid, fields: &'a ItemFields, ancestry: &'a [Uuid]) -> Self {
+        NewItem {
+            id,
+            court_id,
+            fields,
+            decision_id: None,
+            parent_id: None,
+            ancestry,
+            level: None,
+            state: RegistrationState::Draft,
+            number: None,
+            reviewed_by: "",
+            review_comment: "",
+            registered_at: None,
+            registered_on: None,
+            progress_note: "",
+            import_key: None,
+        }
+    }
+}
+
 pub async fn insert_item(conn: &mut PgConnection, new: &NewItem<'_>, now: DateTime<Utc>) -> Result<()> {
     let f = new.fields;
     sqlx::query(
