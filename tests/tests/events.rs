@@ -35,7 +35,9 @@ async fn write(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
 async fn drain(pool: &PgPool, cursor: &mut Cursor) -> Vec<i64> {
     let mut out = Vec::new();
     loop {
-        let batch = events::read_after(pool, *cursor, 50, None).await.unwrap();
+        let batch = events::read_after(pool, *cursor, 50, &Default::default())
+            .await
+            .unwrap();
         if batch.is_empty() {
             return out;
         }

@@ -10,11 +10,16 @@ use tonic::{Request, Response, Status};
 pub struct AssignmentGrpc {
     calendar: CalendarService,
     assignments: Assignments,
+    pool: sqlx::PgPool,
 }
 
 impl AssignmentGrpc {
-    pub fn new(calendar: CalendarService, assignments: Assignments) -> Self {
-        Self { calendar, assignments }
+    pub fn new(calendar: CalendarService, assignments: Assignments, pool: sqlx::PgPool) -> Self {
+        Self {
+            calendar,
+            assignments,
+            pool,
+        }
     }
 
     pub fn into_server(self) -> AssignmentServiceServer<Self> {
@@ -24,6 +29,17 @@ impl AssignmentGrpc {
 
 #[tonic::async_trait]
 impl AssignmentService for AssignmentGrpc {
+    type WatchEventsStream = tokio_stream::wrappers::ReceiverStream<Result<pb::Event, Status>>;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let p = principal(&request)?;
+        let rx = crate::watch::watch(self.pool.clone(), &p, request.get_ref())?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+
     async fn get_calendar(
         &self,
         request: Request<pb::GetCalendarRequest>,

@@ -200,7 +200,7 @@ fn routes_for(
             let calendar = CalendarService::new(pool.clone(), clock.clone(), tz);
             let assignments = AssignmentService::new(pool.clone(), clock.clone(), tz);
             server::base_routes(health, &[kind.grpc_name()])?
-                .add_service(AssignmentGrpc::new(calendar, assignments).into_server())
+                .add_service(AssignmentGrpc::new(calendar, assignments, pool.clone()).into_server())
         }
         // No RPCs yet: health and reflection only, never a fake answer.
         ServiceKind::Appraisal | ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,

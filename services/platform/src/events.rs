@@ -111,9 +111,20 @@ pub struct Event {
     pub request_id: String,
 }
 
-/// Up to `limit` settled events after `after`, optionally only those touching
-/// one of `units`.
-pub async fn read_after(pool: &PgPool, after: Cursor, limit: i64, units: Option<&[Uuid]>) -> Result<Vec<Event>> {
+/// Which events a reader wants; `None` means no restriction.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Events touching one of these units (their unit lists carry ancestries,
+    /// so a unit selects its whole subtree).
+    pub units: Option<Vec<Uuid>>,
+    /// The reader's own scope, applied on top.
+    pub scope: Option<Vec<Uuid>>,
+    /// Only events of these services.
+    pub services: Option<Vec<String>>,
+}
+
+/// Up to `limit` settled events after `after` that pass `filter`.
+pub async fn read_after(pool: &PgPool, after: Cursor, limit: i64, filter: &EventFilter) -> Result<Vec<Event>> {
     let mut events: Vec<Event> = sqlx::query_as(
         "SELECT id, xid::text AS xid, occurred_at, service, event_type, subject_kind, subject_id, \
                 unit_ids, payload, principal, request_id \
@@ -121,11 +132,15 @@ pub async fn read_after(pool: &PgPool, after: Cursor, limit: i64, units: Option<
          WHERE (xid, id) > ($1::text::xid8, $2) \
            AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
            AND ($3::uuid[] IS NULL OR unit_ids && $3) \
-         ORDER BY xid, id LIMIT $4",
+           AND ($4::uuid[] IS NULL OR unit_ids && $4) \
+           AND ($5::text[] IS NULL OR service = ANY($5)) \
+         ORDER BY xid, id LIMIT $6",
     )
     .bind(after.xid.to_string())
     .bind(after.id)
-    .bind(units)
+    .bind(filter.units.as_deref())
+    .bind(filter.scope.as_deref())
+    .bind(filter.services.as_deref())
     .bind(limit)
     .fetch_all(pool)
     .await?;
