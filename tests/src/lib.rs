@@ -84,6 +84,23 @@ impl TestApp {
         issue_token(&self.db, "tester", roles, scope, None).await
     }
 
+    /// A token standing for a person of the directory (a leader deciding
+    /// requests, say).
+    pub async fn token_for(&self, person_id: Uuid, roles: &[Role], scope: &[Uuid]) -> String {
+        let (_, secret) = TokenStore::new(self.db.pool.clone())
+            .create(&NewToken {
+                principal: format!("person-{person_id}"),
+                person_id: Some(person_id),
+                roles: roles.to_vec(),
+                unit_scope: scope.to_vec(),
+                expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+                description: String::new(),
+            })
+            .await
+            .expect("token");
+        secret
+    }
+
     /// Loads the demo court through the import RPC, as `duban dev --demo` does.
     pub async fn load_demo(&self) -> pb::ImportOrgDirectoryResponse {
         self.admin()

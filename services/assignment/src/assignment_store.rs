@@ -126,9 +126,25 @@ pub struct AssignmentRow {
     pub verification_notes: String,
     pub return_comment: String,
     pub closed_out_at: Option<DateTime<Utc>>,
+    pub suspended_at: Option<DateTime<Utc>>,
     pub version: i64,
     pub milestones: Vec<MilestoneRow>,
     pub feedback: Vec<FeedbackRow>,
+    pub requests: Vec<RequestRow>,
+}
+
+/// An extension or suspension request.
+#[derive(Debug, Clone)]
+pub struct RequestRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub reason: String,
+    pub new_date: Option<NaiveDate>,
+    pub state: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub comment: String,
 }
 
 const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number \
@@ -163,9 +179,11 @@ fn from_row(r: &PgRow) -> Result<AssignmentRow> {
         verification_notes: r.try_get("verification_notes")?,
         return_comment: r.try_get("return_comment")?,
         closed_out_at: r.try_get("closed_out_at")?,
+        suspended_at: r.try_get("suspended_at")?,
         version: r.try_get("version")?,
         milestones: Vec::new(),
         feedback: Vec::new(),
+        requests: Vec::new(),
     })
 }
 
@@ -188,6 +206,29 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
                 due_at: m.try_get("due_at")?,
                 calendar_versions: m.try_get("calendar_versions")?,
                 met_at: m.try_get("met_at")?,
+            });
+        }
+    }
+    let requests = sqlx::query(
+        "SELECT id, assignment_id, kind, reason, new_date, state, requested_by, requested_at, decided_by, comment \
+         FROM assignment.requests WHERE assignment_id = ANY($1) ORDER BY requested_at, id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for q in requests {
+        let id: Uuid = q.try_get("assignment_id")?;
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.requests.push(RequestRow {
+                id: q.try_get("id")?,
+                kind: q.try_get("kind")?,
+                reason: q.try_get("reason")?,
+                new_date: q.try_get("new_date")?,
+                state: q.try_get("state")?,
+                requested_by: q.try_get("requested_by")?,
+                requested_at: q.try_get("requested_at")?,
+                decided_by: q.try_get("decided_by")?,
+                comment: q.try_get("comment")?,
             });
         }
     }
@@ -463,4 +504,97 @@ pub async fn closed_out_in(
     let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     attach(conn, &mut out).await?;
     Ok(out)
+}
+
+pub async fn insert_request(
+    conn: &mut PgConnection,
+    assignment: Uuid,
+    kind: &str,
+    reason: &str,
+    new_date: Option<NaiveDate>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assignment.requests (id, assignment_id, kind, reason, new_date, state, requested_by, requested_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+    )
+    .bind(id)
+    .bind(assignment)
+    .bind(kind)
+    .bind(reason)
+    .bind(new_date)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn decide_request(
+    conn: &mut PgConnection,
+    id: Uuid,
+    approve: bool,
+    by: &str,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.requests SET state = $2, decided_by = $3, comment = $4, decided_at = $5 WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(if approve { "approved" } else { "rejected" })
+    .bind(by)
+    .bind(comment)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a milestone's deadline (extension, resumption).
+pub async fn move_milestone(
+    conn: &mut PgConnection,
+    id: Uuid,
+    kind: &str,
+    due_date: NaiveDate,
+    due_at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE assignment.milestones SET due_date = $3, due_at = $4 WHERE assignment_id = $1 AND kind = $2")
+        .bind(id)
+        .bind(kind)
+        .bind(due_date)
+        .bind(due_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_suspended(
+    conn: &mut PgConnection,
+    id: Uuid,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.assignments SET suspended_at = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(since)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The item's supervising leader (分管领导), if it names one.
+pub async fn supervising_leader(db: impl PgExecutor<'_>, item: Uuid) -> Result<Option<Uuid>> {
+    Ok(
+        sqlx::query_scalar("SELECT supervising_leader_id FROM registry.assignable_items WHERE id = $1")
+            .bind(item)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
 }

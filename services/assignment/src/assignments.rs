@@ -111,7 +111,7 @@ impl AssignmentService {
 
     /// The message for an assignment, its light judged at `now`.
     fn message(&self, row: &AssignmentRow, calendar: &Calendar, now: DateTime<Utc>) -> pb::Assignment {
-        let open: Vec<OpenMilestone> = if rules::is_open(row.state) {
+        let open: Vec<OpenMilestone> = if rules::is_open(row.state) && row.suspended_at.is_none() {
             row.milestones
                 .iter()
                 .filter(|m| m.met_at.is_none())
@@ -154,7 +154,28 @@ impl AssignmentService {
             policy: row.policy.clone(),
             state: row.state.code().into(),
             state_label: row.state.label_zh().into(),
-            light: light.code().into(),
+            // While suspended the clock stands still: no light.
+            light: if row.suspended_at.is_some() {
+                String::new()
+            } else {
+                light.code().into()
+            },
+            suspended_time: row.suspended_at.map(timestamp),
+            requests: row
+                .requests
+                .iter()
+                .map(|q| pb::ChangeRequest {
+                    id: q.id.to_string(),
+                    kind: q.kind.clone(),
+                    reason: q.reason.clone(),
+                    new_deadline: q.new_date.map(date),
+                    state: q.state.clone(),
+                    requested_by: q.requested_by.clone(),
+                    request_time: Some(timestamp(q.requested_at)),
+                    decided_by: q.decided_by.clone().unwrap_or_default(),
+                    comment: q.comment.clone(),
+                })
+                .collect(),
             assigned_time: Some(timestamp(row.assigned_at)),
             assigned_by: row.assigned_by.clone(),
             milestones: row
@@ -659,4 +680,182 @@ impl AssignmentService {
             assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
         })
     }
+
+    pub async fn request_extension(&self, p: &Principal, req: &pb::RequestExtensionRequest) -> Result<pb::Assignment> {
+        let mut v = Violations::new();
+        let new_date = date_from("new_deadline", req.new_deadline.as_ref(), &mut v);
+        if new_date.is_none() {
+            v.add("new_deadline", "is required", "须填写延期后的时限");
+        }
+        if req.reason.trim().is_empty() {
+            v.add("reason", "is required", "须说明延期理由");
+        }
+        v.into_result().map_err(Error::InvalidArgument)?;
+        let new_date = new_date.expect("checked");
+        self.step(
+            p,
+            &req.request_id,
+            "RequestExtension",
+            req,
+            &req.id,
+            &req.etag,
+            Action::ReportProgress,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                open_for_requests(row, "extension")?;
+                let resolve = row
+                    .milestones
+                    .iter()
+                    .find(|m| m.kind == MilestoneKind::Resolve.code())
+                    .ok_or_else(|| {
+                        Error::precondition("the assignment has no resolution deadline", "该交办事项没有办结时限")
+                    })?;
+                rules::check_extension(ctx.now, resolve.due_date, resolve.due_at, new_date)
+                    .map_err(|r| Error::precondition(r.reason(), r.reason_zh()))?;
+                store::insert_request(
+                    conn,
+                    row.id,
+                    "extension",
+                    req.reason.trim(),
+                    Some(new_date),
+                    &ctx.principal.name,
+                    ctx.now,
+                )
+                .await?;
+                Ok("assignment.extension_requested")
+            },
+        )
+        .await
+    }
+
+    pub async fn request_suspension(
+        &self,
+        p: &Principal,
+        req: &pb::RequestSuspensionRequest,
+    ) -> Result<pb::Assignment> {
+        if req.reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "is required", "须说明中止理由"));
+        }
+        self.step(
+            p,
+            &req.request_id,
+            "RequestSuspension",
+            req,
+            &req.id,
+            &req.etag,
+            Action::ReportProgress,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                open_for_requests(row, "suspension")?;
+                store::insert_request(
+                    conn,
+                    row.id,
+                    "suspension",
+                    req.reason.trim(),
+                    None,
+                    &ctx.principal.name,
+                    ctx.now,
+                )
+                .await?;
+                Ok("assignment.suspension_requested")
+            },
+        )
+        .await
+    }
+
+    pub async fn decide(&self, p: &Principal, req: &pb::DecideRequestRequest) -> Result<pb::Assignment> {
+        let request = parse_id("change_request_id", &req.change_request_id)?;
+        self.step(
+            p,
+            &req.request_id,
+            "DecideRequest",
+            req,
+            &req.id,
+            &req.etag,
+            Action::ApproveItems,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                let p = &ctx.principal;
+                if !p.is_admin() {
+                    let leads = p.has_role(duban_core::Role::Leader) || p.has_role(duban_core::Role::President);
+                    let named = store::supervising_leader(&mut *conn, row.item_id).await?;
+                    if !leads || named.is_some_and(|leader| p.person_id != Some(leader)) {
+                        return Err(Error::PermissionDenied {
+                            reason: "only the item's supervising leader decides extensions and suspensions".into(),
+                            reason_zh: "延期和中止申请由分管领导审批".into(),
+                        });
+                    }
+                }
+                let pending = row
+                    .requests
+                    .iter()
+                    .find(|q| q.id == request)
+                    .ok_or_else(|| Error::not_found("request", "申请", request))?;
+                if pending.state != "pending" {
+                    return Err(Error::precondition("the request is already decided", "该申请已审批"));
+                }
+                store::decide_request(conn, request, req.approve, &p.name, req.comment.trim(), ctx.now).await?;
+                if !req.approve {
+                    return Ok("assignment.request_rejected");
+                }
+                match (pending.kind.as_str(), pending.new_date) {
+                    ("extension", Some(new_date)) => {
+                        let at = policy::end_of_day(new_date, &self.tz);
+                        store::move_milestone(conn, row.id, MilestoneKind::Resolve.code(), new_date, at).await?;
+                        Ok("assignment.extension_approved")
+                    }
+                    _ => {
+                        store::set_suspended(conn, row.id, Some(ctx.now), ctx.now).await?;
+                        Ok("assignment.suspended")
+                    }
+                }
+            },
+        )
+        .await
+    }
+
+    pub async fn resume(&self, p: &Principal, req: &pb::ResumeRequest) -> Result<pb::Assignment> {
+        self.step(
+            p,
+            &req.request_id,
+            "Resume",
+            req,
+            &req.id,
+            &req.etag,
+            Action::Verify,
+            async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
+                let since = row
+                    .suspended_at
+                    .ok_or_else(|| Error::precondition("the assignment is not suspended", "该交办事项未中止"))?;
+                let calendar = crate::store::calendar(&mut *conn).await?;
+                let paused = since.with_timezone(&self.tz).date_naive();
+                let resumed = ctx.now.with_timezone(&self.tz).date_naive();
+                for m in row.milestones.iter().filter(|m| m.met_at.is_none()) {
+                    let due = rules::shift_after_pause(&calendar, m.due_date, paused, resumed)
+                        .map_err(|e| Error::precondition(e.to_string(), e.reason_zh()))?;
+                    store::move_milestone(conn, row.id, &m.kind, due, policy::end_of_day(due, &self.tz)).await?;
+                }
+                store::set_suspended(conn, row.id, None, ctx.now).await?;
+                Ok("assignment.resumed")
+            },
+        )
+        .await
+    }
+}
+
+/// Requests are for open, running assignments, one pending of a kind at a time.
+fn open_for_requests(row: &AssignmentRow, kind: &str) -> Result<()> {
+    if !rules::is_open(row.state) {
+        return Err(Error::precondition(
+            format!("the assignment is {}", row.state.code()),
+            format!("交办事项当前为“{}”状态,不能申请", row.state.label_zh()),
+        ));
+    }
+    if row.suspended_at.is_some() {
+        return Err(Error::precondition("the assignment is suspended", "交办事项已中止"));
+    }
+    if row.requests.iter().any(|q| q.kind == kind && q.state == "pending") {
+        return Err(Error::precondition(
+            "a request of this kind is already pending",
+            "已有待审批的同类申请",
+        ));
+    }
+    Ok(())
 }

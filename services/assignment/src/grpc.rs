@@ -136,4 +136,37 @@ impl AssignmentService for AssignmentGrpc {
         let p = principal(&request)?;
         Ok(Response::new(self.assignments.close_outs(&p, request.get_ref()).await?))
     }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::RequestExtensionRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.request_extension(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn request_suspension(
+        &self,
+        request: Request<pb::RequestSuspensionRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.request_suspension(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn decide_request(
+        &self,
+        request: Request<pb::DecideRequestRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.decide(&p, request.get_ref()).await?))
+    }
+
+    async fn resume(&self, request: Request<pb::ResumeRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.resume(&p, request.get_ref()).await?))
+    }
 }

@@ -288,3 +288,102 @@ mod tests {
         assert_eq!(light(&[], t(9, 10, 9), d(2026, 9, 10), &c), Ok(Light::Green));
     }
 }
+
+/// Why an extension request (延期申请) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionRefused {
+    /// Requests are made before the deadline, not after it.
+    AfterDeadline,
+    /// The new date must be later than the current one.
+    NotLater,
+}
+
+impl ExtensionRefused {
+    pub fn reason(self) -> &'static str {
+        match self {
+            ExtensionRefused::AfterDeadline => "an extension must be requested before the deadline",
+            ExtensionRefused::NotLater => "the new deadline must be later than the current one",
+        }
+    }
+    pub fn reason_zh(self) -> &'static str {
+        match self {
+            ExtensionRefused::AfterDeadline => "办理时限已过,不能再申请延期,请报送逾期说明",
+            ExtensionRefused::NotLater => "延期后的时限须晚于现时限",
+        }
+    }
+}
+
+/// Whether an extension to `new_date` may be requested at `now` for a
+/// resolution due at `due_at` (its last day `due_date`).
+pub fn check_extension(
+    now: DateTime<Utc>,
+    due_date: NaiveDate,
+    due_at: DateTime<Utc>,
+    new_date: NaiveDate,
+) -> Result<(), ExtensionRefused> {
+    if now >= due_at {
+        return Err(ExtensionRefused::AfterDeadline);
+    }
+    if new_date <= due_date {
+        return Err(ExtensionRefused::NotLater);
+    }
+    Ok(())
+}
+
+/// An open milestone's last day after a suspension (中止) from `paused` to
+/// `resumed` (court-local dates): moved on by the working days the clock
+/// stood still.
+pub fn shift_after_pause(
+    calendar: &Calendar,
+    due: NaiveDate,
+    paused: NaiveDate,
+    resumed: NaiveDate,
+) -> Result<NaiveDate, MissingYear> {
+    let stood_still = calendar.working_days_between(paused, resumed)?;
+    calendar.nth_working_day_after(due, stood_still)
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+    use crate::calendar::tests::{d, shipped};
+    use chrono::TimeZone;
+
+    #[test]
+    fn extensions_before_the_deadline_only() {
+        let due_at = Utc.with_ymd_and_hms(2026, 10, 15, 16, 0, 0).unwrap();
+        let before = Utc.with_ymd_and_hms(2026, 10, 15, 8, 0, 0).unwrap();
+        assert_eq!(
+            check_extension(before, d(2026, 10, 15), due_at, d(2026, 10, 30)),
+            Ok(())
+        );
+        assert_eq!(
+            check_extension(due_at, d(2026, 10, 15), due_at, d(2026, 10, 30)),
+            Err(ExtensionRefused::AfterDeadline)
+        );
+        assert_eq!(
+            check_extension(before, d(2026, 10, 15), due_at, d(2026, 10, 15)),
+            Err(ExtensionRefused::NotLater)
+        );
+    }
+
+    #[test]
+    fn suspension_shifts_by_the_working_days_paused() {
+        let c = shipped();
+        // Paused 9-28 (Mon), resumed 10-09 (Fri): 9-29, 9-30, 10-08, 10-09 = 4 working days.
+        assert_eq!(
+            shift_after_pause(&c, d(2026, 10, 15), d(2026, 9, 28), d(2026, 10, 9)),
+            Ok(d(2026, 10, 21))
+        );
+        // Paused and resumed the same day: nothing moves.
+        assert_eq!(
+            shift_after_pause(&c, d(2026, 10, 15), d(2026, 10, 9), d(2026, 10, 9)),
+            Ok(d(2026, 10, 15))
+        );
+        // Paused over a weekend only: nothing moves either.
+        assert_eq!(
+            shift_after_pause(&c, d(2026, 11, 20), d(2026, 11, 13), d(2026, 11, 15)),
+            Ok(d(2026, 11, 20))
+        );
+    }
+}

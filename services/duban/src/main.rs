@@ -1,7 +1,9 @@
 use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
-use duban::cli::assignments::{AcknowledgeArgs, AssignArgs, CloseOutArgs, FeedbackArgs, ListArgs, VerifyArgs};
+use duban::cli::assignments::{
+    AcknowledgeArgs, AssignArgs, CloseOutArgs, FeedbackArgs, ListArgs, VerifyArgs, WatchArgs,
+};
 use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
 use duban::cli::items::{ItemCommand, LedgerCommand, SourceCommand};
@@ -93,6 +95,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Write off this week's verified assignments (一周一销号), or show a week's list.
     Closeout(CloseOutArgs),
+    /// Follow the event stream (the OA's to-do feed), resumable from a cursor.
+    Watch(WatchArgs),
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -189,6 +193,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Feedback(args) => duban::cli::assignments::feedback(&data_dir, args).await,
         Command::Verify(args) => duban::cli::assignments::verify(&data_dir, args).await,
         Command::Closeout(args) => duban::cli::assignments::close_out(&data_dir, args).await,
+        Command::Watch(args) => duban::cli::assignments::watch(&data_dir, args).await,
         Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
         Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
         Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,

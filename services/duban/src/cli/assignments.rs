@@ -357,3 +357,59 @@ pub async fn close_out(data_dir: &Path, args: CloseOutArgs) -> anyhow::Result<()
     print_table(&HEADERS, &rows);
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Resume after this cursor (printed with each event).
+    #[arg(long, default_value = "")]
+    pub after: String,
+    /// Only events of this unit (id) and the units below it.
+    #[arg(long, default_value = "")]
+    pub unit: String,
+    /// Only events of these services (assignment, registry, …).
+    #[arg(long = "service")]
+    pub services: Vec<String>,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+/// Follows the event stream, one line (or JSON object) per event, resuming
+/// from `--after`; runs until interrupted.
+pub async fn watch(data_dir: &Path, args: WatchArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let mut stream = c
+        .watch_events(pb::WatchEventsRequest {
+            after: args.after,
+            unit_id: args.unit,
+            services: args.services,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    while let Some(e) = stream.message().await.map_err(rpc_error)? {
+        let at = e
+            .occur_time
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map(|t| {
+                t.with_timezone(&chrono_tz::Asia::Shanghai)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if args.client.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "cursor": e.cursor, "event_type": e.event_type, "subject_id": e.subject_id, "at": at,
+                    "principal": e.principal, "payload": serde_json::from_str::<serde_json::Value>(&e.payload_json).unwrap_or_default(),
+                })
+            );
+        } else {
+            println!(
+                "{}  {at}  {:<32} {} {}  ({})",
+                e.cursor, e.event_type, e.subject_kind, e.subject_id, e.principal
+            );
+        }
+    }
+    Ok(())
+}

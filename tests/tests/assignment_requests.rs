@@ -1,0 +1,286 @@
+//! Extensions (before the deadline only, decided by the supervising leader)
+//! and suspensions (the clock stands still; resuming moves every open
+//! deadline on by the working days paused), on the dev clock.
+
+use duban::app::ServiceKind;
+use duban::cli::Bearer;
+use duban_core::Role;
+use duban_proto::assignment::v1 as pb;
+use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
+use duban_proto::platform::v1 as clock;
+use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
+use duban_proto::registry::v1 as reg;
+use duban_tests::{TestApp, rid, uuid};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
+
+async fn client(app: &TestApp, token: &str) -> Client {
+    AssignmentServiceClient::with_interceptor(app.channel(ServiceKind::Assignment).await, Bearer::new(token).unwrap())
+}
+
+async fn set_clock(app: &TestApp, rfc3339: &str) {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    DevClockServiceClient::with_interceptor(
+        app.channel(ServiceKind::Registry).await,
+        Bearer::new(&app.admin_token).unwrap(),
+    )
+    .set_time(clock::SetTimeRequest {
+        request_id: rid(),
+        time: Some(prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: 0,
+        }),
+        frozen: true,
+    })
+    .await
+    .unwrap();
+}
+
+fn d(y: i32, m: i32, day: i32) -> reg::Date {
+    reg::Date { year: y, month: m, day }
+}
+
+fn due(a: &pb::Assignment) -> Vec<reg::Date> {
+    a.milestones.iter().map(|m| m.due_date.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn extensions_and_suspensions() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    set_clock(&app, "2026-09-28T10:00:00+08:00").await;
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let lat = app.unit_by_code("jczy-lat").await;
+    let sun = app.person_by_code("sun.lijun").await;
+    let chen = app.person_by_code("chen.lixin").await;
+    let mut registry = app.admin().await;
+    let source = registry
+        .create_source(reg::CreateSourceRequest {
+            request_id: rid(),
+            source: Some(reg::Source {
+                kind: reg::SourceKind::LeaderInstruction as i32,
+                title: "批示".into(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .create_item(reg::CreateItemRequest {
+            request_id: rid(),
+            item: Some(reg::Item {
+                title: "执行案款集中清理".into(),
+                source_id: source.id,
+                urgency: reg::UrgencyClass::General as i32,
+                urgency_reason: "常规".into(),
+                lead_unit_id: zxj.id.clone(),
+                co_unit_ids: vec![lat.id.clone()],
+                supervising_leader_id: sun.id.clone(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .submit_item(reg::SubmitItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    registry
+        .approve_item(reg::ApproveItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut admin = client(&app, &app.admin_token).await;
+    let assigned = admin
+        .assign_item(pb::AssignItemRequest {
+            request_id: rid(),
+            item_id: item.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    let lead = assigned.iter().find(|a| a.role == "lead").unwrap().clone();
+    let co = assigned.iter().find(|a| a.role == "co").unwrap().clone();
+    assert_eq!(due(&co), [d(2026, 9, 29), d(2026, 10, 8), d(2026, 10, 13)]);
+
+    // The co-unit asks to stop the clock; only the supervising leader decides.
+    let mut lat_unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await).await;
+    let co = lat_unit
+        .request_suspension(pb::RequestSuspensionRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co.etag.clone(),
+            reason: "待上级法院答复".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let pending = co.requests[0].clone();
+    assert_eq!(
+        (pending.kind.as_str(), pending.state.as_str()),
+        ("suspension", "pending")
+    );
+    let mut other_leader = client(
+        &app,
+        &app.token_for(uuid(&chen.id), &[Role::Leader], &[uuid(&court.id)]).await,
+    )
+    .await;
+    let err = other_leader
+        .decide_request(pb::DecideRequestRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co.etag.clone(),
+            change_request_id: pending.id.clone(),
+            approve: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut leader = client(
+        &app,
+        &app.token_for(uuid(&sun.id), &[Role::Leader], &[uuid(&court.id)]).await,
+    )
+    .await;
+    let co = leader
+        .decide_request(pb::DecideRequestRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co.etag.clone(),
+            change_request_id: pending.id.clone(),
+            approve: true,
+            comment: "同意中止".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(co.suspended_time.is_some());
+    assert_eq!(co.requests[0].state, "approved");
+
+    // While suspended the clock stands still: no light, no red.
+    set_clock(&app, "2026-10-09T09:00:00+08:00").await;
+    let co_now = admin
+        .get_assignment(pb::GetAssignmentRequest { id: co.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(co_now.light, "");
+    // Resumed on 10-09: 4 working days stood still (9-29, 9-30, 10-08, 10-09).
+    let office = client(&app, &app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await).await;
+    let mut office = office;
+    let co = office
+        .resume(pb::ResumeRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co_now.etag.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(due(&co), [d(2026, 10, 10), d(2026, 10, 13), d(2026, 10, 19)]);
+    assert!(co.suspended_time.is_none());
+    let err = office
+        .resume(pb::ResumeRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co.etag.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    // The lead unit asks for more time before its deadline (10-13).
+    let mut zxj_unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await).await;
+    let lead_now = admin
+        .get_assignment(pb::GetAssignmentRequest { id: lead.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let err = zxj_unit
+        .request_extension(pb::RequestExtensionRequest {
+            request_id: rid(),
+            id: lead.id.clone(),
+            etag: lead_now.etag.clone(),
+            new_deadline: Some(d(2026, 10, 30)),
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let lead_now = zxj_unit
+        .request_extension(pb::RequestExtensionRequest {
+            request_id: rid(),
+            id: lead.id.clone(),
+            etag: lead_now.etag.clone(),
+            new_deadline: Some(d(2026, 10, 30)),
+            reason: "涉案款项需跨省核对".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let request = lead_now
+        .requests
+        .iter()
+        .find(|q| q.kind == "extension")
+        .unwrap()
+        .id
+        .clone();
+    let lead_now = leader
+        .decide_request(pb::DecideRequestRequest {
+            request_id: rid(),
+            id: lead.id.clone(),
+            etag: lead_now.etag.clone(),
+            change_request_id: request,
+            approve: true,
+            comment: "同意".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        lead_now
+            .milestones
+            .iter()
+            .find(|m| m.kind == "resolve")
+            .unwrap()
+            .due_date,
+        Some(d(2026, 10, 30))
+    );
+
+    // After the (new) deadline, an extension is refused: explain the delay instead.
+    set_clock(&app, "2026-10-31T09:00:00+08:00").await;
+    let err = zxj_unit
+        .request_extension(pb::RequestExtensionRequest {
+            request_id: rid(),
+            id: lead.id.clone(),
+            etag: lead_now.etag.clone(),
+            new_deadline: Some(d(2026, 11, 30)),
+            reason: "仍需时间".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let zh = err.get_error_details().localized_message().unwrap().message.clone();
+    assert!(zh.contains("办理时限已过"), "{zh}");
+    app.stop().await;
+}
