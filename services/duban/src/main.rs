@@ -2,7 +2,8 @@ use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
 use duban::cli::assignments::{
-    AcknowledgeArgs, AssignArgs, CloseOutArgs, FeedbackArgs, ListArgs, VerifyArgs, WatchArgs,
+    AcknowledgeArgs, AssignArgs, CloseOutArgs, DecideArgs, ExtendArgs, FeedbackArgs, ListArgs, ResumeArgs, SuspendArgs,
+    VerifyArgs, WatchArgs,
 };
 use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
@@ -95,6 +96,14 @@ enum Command {
     Verify(VerifyArgs),
     /// Write off this week's verified assignments (一周一销号), or show a week's list.
     Closeout(CloseOutArgs),
+    /// Ask for more time before the deadline (延期申请).
+    Extend(ExtendArgs),
+    /// Ask for the clock to stop (中止).
+    Suspend(SuspendArgs),
+    /// The supervising leader approves or refuses an extension or suspension.
+    Decide(DecideArgs),
+    /// Restart a suspended assignment's clock.
+    Resume(ResumeArgs),
     /// Follow the event stream (the OA's to-do feed), resumable from a cursor.
     Watch(WatchArgs),
     /// The shared dev clock.
@@ -194,6 +203,10 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Verify(args) => duban::cli::assignments::verify(&data_dir, args).await,
         Command::Closeout(args) => duban::cli::assignments::close_out(&data_dir, args).await,
         Command::Watch(args) => duban::cli::assignments::watch(&data_dir, args).await,
+        Command::Extend(args) => duban::cli::assignments::extend(&data_dir, args).await,
+        Command::Suspend(args) => duban::cli::assignments::suspend(&data_dir, args).await,
+        Command::Decide(args) => duban::cli::assignments::decide(&data_dir, args).await,
+        Command::Resume(args) => duban::cli::assignments::resume(&data_dir, args).await,
         Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
         Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
         Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,

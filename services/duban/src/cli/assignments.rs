@@ -413,3 +413,124 @@ pub async fn watch(data_dir: &Path, args: WatchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct ExtendArgs {
+    pub id: String,
+    /// The new deadline (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SuspendArgs {
+    pub id: String,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecideArgs {
+    /// The assignment.
+    pub id: String,
+    /// The pending request (shown by `duban assignments --json` or the OA).
+    pub request: String,
+    #[arg(long, conflicts_with = "reject")]
+    pub approve: bool,
+    #[arg(long)]
+    pub reject: bool,
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    pub id: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+pub async fn extend(data_dir: &Path, args: ExtendArgs) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let to = parse_date(&args.to).with_context(|| format!("`{}` is not a date", args.to))?;
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .request_extension(pb::RequestExtensionRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            new_deadline: Some(reg::Date {
+                year: to.year(),
+                month: to.month() as i32,
+                day: to.day() as i32,
+            }),
+            reason: args.reason,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn suspend(data_dir: &Path, args: SuspendArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .request_suspension(pb::RequestSuspensionRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            reason: args.reason,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn decide(data_dir: &Path, args: DecideArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.approve || args.reject, "say --approve or --reject");
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .decide_request(pb::DecideRequestRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            change_request_id: args.request,
+            approve: args.approve,
+            comment: args.comment,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn resume(data_dir: &Path, args: ResumeArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .resume(pb::ResumeRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
