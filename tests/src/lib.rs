@@ -41,6 +41,7 @@ impl TestApp {
         settings.server.reporting_port = 0;
         settings.server.shutdown_grace_secs = 5;
         settings.dev_clock = true;
+        settings.sweep_interval_secs = 1;
         settings.database.url = Some(SecretString::from(db.url.clone()));
         let running = app::start(&settings, db.pool.clone(), &ServiceKind::ALL, CancellationToken::new())
             .await

@@ -127,10 +127,27 @@ pub struct AssignmentRow {
     pub return_comment: String,
     pub closed_out_at: Option<DateTime<Utc>>,
     pub suspended_at: Option<DateTime<Utc>>,
+    pub flagged_at: Option<DateTime<Utc>>,
+    pub flag_reason: String,
     pub version: i64,
     pub milestones: Vec<MilestoneRow>,
     pub feedback: Vec<FeedbackRow>,
     pub requests: Vec<RequestRow>,
+    pub urges: Vec<UrgeRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UrgeRow {
+    pub id: Uuid,
+    pub seq: i32,
+    pub kind: String,
+    pub milestone: Option<String>,
+    pub note: String,
+    pub issued_by: String,
+    pub issued_at: DateTime<Utc>,
+    pub answer_due_at: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub justified: Option<bool>,
 }
 
 /// An extension or suspension request.
@@ -180,10 +197,13 @@ fn from_row(r: &PgRow) -> Result<AssignmentRow> {
         return_comment: r.try_get("return_comment")?,
         closed_out_at: r.try_get("closed_out_at")?,
         suspended_at: r.try_get("suspended_at")?,
+        flagged_at: r.try_get("flagged_at")?,
+        flag_reason: r.try_get("flag_reason")?,
         version: r.try_get("version")?,
         milestones: Vec::new(),
         feedback: Vec::new(),
         requests: Vec::new(),
+        urges: Vec::new(),
     })
 }
 
@@ -206,6 +226,30 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
                 due_at: m.try_get("due_at")?,
                 calendar_versions: m.try_get("calendar_versions")?,
                 met_at: m.try_get("met_at")?,
+            });
+        }
+    }
+    let urges = sqlx::query(
+        "SELECT id, assignment_id, seq, kind, milestone, note, issued_by, issued_at, answer_due_at, responded_at, justified \
+         FROM assignment.urges WHERE assignment_id = ANY($1) ORDER BY seq",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for u in urges {
+        let id: Uuid = u.try_get("assignment_id")?;
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.urges.push(UrgeRow {
+                id: u.try_get("id")?,
+                seq: u.try_get("seq")?,
+                kind: u.try_get("kind")?,
+                milestone: u.try_get("milestone")?,
+                note: u.try_get("note")?,
+                issued_by: u.try_get("issued_by")?,
+                issued_at: u.try_get("issued_at")?,
+                answer_due_at: u.try_get("answer_due_at")?,
+                responded_at: u.try_get("responded_at")?,
+                justified: u.try_get("justified")?,
             });
         }
     }
@@ -597,4 +641,146 @@ pub async fn supervising_leader(db: impl PgExecutor<'_>, item: Uuid) -> Result<O
             .await?
             .flatten(),
     )
+}
+
+/// Open, running assignments with a milestone due by `horizon` (court-local
+/// last day) that is not yet reminded of and not yet due.
+pub async fn reminder_candidates(
+    db: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
+    horizon: NaiveDate,
+) -> Result<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.assignment_id, m.kind FROM assignment.milestones m \
+         JOIN assignment.assignments a ON a.id = m.assignment_id \
+         WHERE m.met_at IS NULL AND m.due_at > $1 AND m.due_date <= $2 \
+           AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM assignment.reminders r WHERE r.assignment_id = m.assignment_id AND r.milestone = m.kind)",
+    )
+    .bind(now)
+    .bind(horizon)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Open, running assignments with a missed milestone not yet urged.
+pub async fn overdue_candidates(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> Result<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.assignment_id, m.kind FROM assignment.milestones m \
+         JOIN assignment.assignments a ON a.id = m.assignment_id \
+         WHERE m.met_at IS NULL AND m.due_at <= $1 \
+           AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM assignment.urges u WHERE u.assignment_id = m.assignment_id \
+                           AND u.kind = 'automatic' AND u.milestone = m.kind) \
+         ORDER BY m.due_at",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Assignments not flagged yet that have urges (candidates for the flag).
+pub async fn unflagged_with_urges(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT a.id FROM assignment.assignments a JOIN assignment.urges u ON u.assignment_id = a.id \
+         WHERE a.flagged_at IS NULL AND a.state NOT IN ('verified', 'closed_out')",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Records a reminder; false when one was already recorded (another sweep).
+pub async fn insert_reminder(
+    conn: &mut PgConnection,
+    assignment: Uuid,
+    milestone: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO assignment.reminders (assignment_id, milestone, issued_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(assignment)
+    .bind(milestone)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct NewUrge<'a> {
+    pub assignment: Uuid,
+    pub kind: &'a str,
+    pub milestone: Option<&'a str>,
+    pub note: &'a str,
+    pub by: &'a str,
+    pub answer_due_at: DateTime<Utc>,
+}
+
+/// Issues the next numbered urge (the assignment row must be locked);
+/// `None` when an automatic urge for that milestone exists already.
+pub async fn insert_urge(conn: &mut PgConnection, u: &NewUrge<'_>, now: DateTime<Utc>) -> Result<Option<i32>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO assignment.urges (id, assignment_id, seq, kind, milestone, note, issued_by, issued_at, answer_due_at) \
+         SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8 FROM assignment.urges WHERE assignment_id = $2 \
+         ON CONFLICT DO NOTHING RETURNING seq",
+    )
+    .bind(Uuid::now_v7())
+    .bind(u.assignment)
+    .bind(u.kind)
+    .bind(u.milestone)
+    .bind(u.note)
+    .bind(u.by)
+    .bind(now)
+    .bind(u.answer_due_at)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Links an answer to the oldest unanswered urge; returns its number.
+pub async fn answer_urge(
+    conn: &mut PgConnection,
+    assignment: Uuid,
+    feedback: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<i32>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE assignment.urges SET response_id = $2, responded_at = $3 \
+         WHERE id = (SELECT id FROM assignment.urges WHERE assignment_id = $1 AND response_id IS NULL ORDER BY seq LIMIT 1) \
+         RETURNING seq",
+    )
+    .bind(assignment)
+    .bind(feedback)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn judge_urge(
+    conn: &mut PgConnection,
+    urge: Uuid,
+    justified: bool,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE assignment.urges SET justified = $2, judged_by = $3, judged_at = $4 WHERE id = $1")
+        .bind(urge)
+        .bind(justified)
+        .bind(by)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_flag(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.assignments SET flagged_at = $3, flag_reason = $2, updated_at = $3, version = version + 1 \
+         WHERE id = $1 AND flagged_at IS NULL",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

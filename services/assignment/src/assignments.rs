@@ -25,12 +25,12 @@ use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct AssignmentService {
-    pool: PgPool,
-    clock: Clock,
-    tz: chrono_tz::Tz,
+    pub(crate) pool: PgPool,
+    pub(crate) clock: Clock,
+    pub(crate) tz: chrono_tz::Tz,
 }
 
-fn not_found(id: Uuid) -> Error {
+pub(crate) fn not_found(id: Uuid) -> Error {
     Error::not_found("assignment", "交办事项", id)
 }
 
@@ -38,7 +38,7 @@ fn illegal(e: rules::IllegalStep) -> Error {
     Error::precondition(e.reason(), e.reason_zh())
 }
 
-fn parse_id(field: &str, value: &str) -> Result<Uuid> {
+pub(crate) fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     Uuid::parse_str(value).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
 }
 
@@ -72,7 +72,7 @@ fn urgency(class: UrgencyClass) -> reg::UrgencyClass {
     }
 }
 
-fn change(
+pub(crate) fn change(
     action: &'static str,
     row: &AssignmentRow,
     before: Option<serde_json::Value>,
@@ -88,7 +88,7 @@ fn change(
     }
 }
 
-fn summary(row: &AssignmentRow) -> serde_json::Value {
+pub(crate) fn summary(row: &AssignmentRow) -> serde_json::Value {
     serde_json::json!({
         "item_id": row.item_id, "round": row.round, "unit_id": row.unit_id, "role": row.role,
         "state": row.state, "grade": row.grade, "version": row.version,
@@ -100,7 +100,7 @@ impl AssignmentService {
         Self { pool, clock, tz }
     }
 
-    async fn context(&self, p: &Principal, request_id: &str) -> Result<MutationContext> {
+    pub(crate) async fn context(&self, p: &Principal, request_id: &str) -> Result<MutationContext> {
         Ok(MutationContext {
             principal: p.clone(),
             request_id: request_id.to_owned(),
@@ -161,6 +161,24 @@ impl AssignmentService {
                 light.code().into()
             },
             suspended_time: row.suspended_at.map(timestamp),
+            urges: row
+                .urges
+                .iter()
+                .map(|u| pb::UrgeRecord {
+                    id: u.id.to_string(),
+                    seq: u.seq,
+                    kind: u.kind.clone(),
+                    milestone: u.milestone.clone().unwrap_or_default(),
+                    note: u.note.clone(),
+                    issued_by: u.issued_by.clone(),
+                    issue_time: Some(timestamp(u.issued_at)),
+                    answer_due_time: Some(timestamp(u.answer_due_at)),
+                    response_time: u.responded_at.map(timestamp),
+                    justified: u.justified,
+                })
+                .collect(),
+            flagged_time: row.flagged_at.map(timestamp),
+            flag_reason: row.flag_reason.clone(),
             requests: row
                 .requests
                 .iter()
@@ -240,7 +258,7 @@ impl AssignmentService {
         }
     }
 
-    async fn reload(
+    pub(crate) async fn reload(
         &self,
         conn: &mut PgConnection,
         id: Uuid,
@@ -388,7 +406,7 @@ impl AssignmentService {
 
     /// One step on one assignment: lock, check etag, role, unit and state,
     /// apply, record.
-    async fn step(
+    pub(crate) async fn step(
         &self,
         p: &Principal,
         request_id: &str,
@@ -546,7 +564,13 @@ impl AssignmentService {
                     attachments: &req.attachments,
                     submitted_by: &ctx.principal.name,
                 };
-                store::insert_feedback(conn, &feedback, ctx.now).await?;
+                let feedback_id = store::insert_feedback(conn, &feedback, ctx.now).await?;
+                if kind == FeedbackKind::UrgeResponse {
+                    store::answer_urge(conn, row.id, feedback_id, ctx.now)
+                        .await?
+                        .ok_or_else(|| Error::precondition("there is no unanswered urge", "没有待回复的催办"))?;
+                    return Ok("assignment.urge_answered");
+                }
                 Ok(if kind == FeedbackKind::Completion {
                     "assignment.completion_reported"
                 } else {

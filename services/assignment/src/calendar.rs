@@ -27,7 +27,7 @@ pub struct CalendarService {
 }
 
 /// Who the system acts as when it seeds its own data.
-fn system() -> Principal {
+pub(crate) fn system() -> Principal {
     Principal {
         token_id: Uuid::nil(),
         name: "system".into(),

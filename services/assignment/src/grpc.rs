@@ -169,4 +169,17 @@ impl AssignmentService for AssignmentGrpc {
         let p = principal(&request)?;
         Ok(Response::new(self.assignments.resume(&p, request.get_ref()).await?))
     }
+
+    async fn urge(&self, request: Request<pb::UrgeRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.urge(&p, request.get_ref()).await?))
+    }
+
+    async fn judge_urge_response(
+        &self,
+        request: Request<pb::JudgeUrgeResponseRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.judge(&p, request.get_ref()).await?))
+    }
 }

@@ -9,6 +9,7 @@ pub mod calendar_file;
 pub mod convert;
 pub mod grpc;
 pub mod store;
+pub mod urging;
 pub mod watch;
 
 /// The health entry that turns NOT_SERVING from 1 November while next year's

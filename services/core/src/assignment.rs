@@ -387,3 +387,52 @@ mod pause_tests {
         );
     }
 }
+
+/// An urge as far as escalation cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrgeStanding {
+    pub answer_due_at: DateTime<Utc>,
+    pub answered: bool,
+    /// The office's judgement of the answer, once made.
+    pub justified: Option<bool>,
+}
+
+/// Urges without a justified answer: judged unjustified, or not answered by
+/// their deadline. Two of them flag the assignment for 通报批评 (暂行规定 art. 18).
+pub fn urges_against(urges: &[UrgeStanding], now: DateTime<Utc>) -> usize {
+    urges
+        .iter()
+        .filter(|u| u.justified == Some(false) || (!u.answered && now >= u.answer_due_at))
+        .count()
+}
+
+pub const URGES_BEFORE_CRITICISM: usize = 2;
+
+#[cfg(test)]
+mod urge_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn what_counts_against_a_unit() {
+        let due = Utc.with_ymd_and_hms(2026, 10, 10, 16, 0, 0).unwrap();
+        let before = due - chrono::Duration::hours(1);
+        let u = |answered, justified| UrgeStanding {
+            answer_due_at: due,
+            answered,
+            justified,
+        };
+        let table = [
+            (vec![u(false, None)], before, 0),
+            (vec![u(false, None)], due, 1),
+            (vec![u(true, None)], due, 0),
+            (vec![u(true, Some(true))], due, 0),
+            (vec![u(true, Some(false))], before, 1),
+            (vec![u(true, Some(false)), u(false, None)], due, 2),
+            (vec![u(true, Some(true)), u(true, Some(false))], due, 1),
+        ];
+        for (urges, now, expected) in table {
+            assert_eq!(urges_against(&urges, now), expected, "{urges:?} at {now}");
+        }
+    }
+}

@@ -154,13 +154,15 @@ pub async fn start(
             grace,
         ));
     }
-    let calendar = services
-        .contains(&ServiceKind::Assignment)
-        .then(|| CalendarService::new(pool.clone(), clock.clone(), settings.court_tz()));
+    let follow_up = services.contains(&ServiceKind::Assignment).then(|| FollowUp {
+        calendar: CalendarService::new(pool.clone(), clock.clone(), settings.court_tz()),
+        assignments: AssignmentService::new(pool.clone(), clock.clone(), settings.court_tz()),
+        sweep_every: Duration::from_secs(settings.sweep_interval_secs.max(1)),
+    });
     tasks.spawn(prepare_then_watch(
         pool,
         clock.clone(),
-        calendar,
+        follow_up,
         health,
         names,
         shutdown.clone(),
@@ -209,10 +211,18 @@ fn routes_for(
 
 /// Applies migrations (retrying while the database is down), readies the
 /// dev clock, then keeps health in step with the database.
+/// The assignment service's background work: seeding calendars, watching
+/// for a missing next year, issuing reminders and urges.
+struct FollowUp {
+    calendar: CalendarService,
+    assignments: AssignmentService,
+    sweep_every: Duration,
+}
+
 async fn prepare_then_watch(
     pool: PgPool,
     clock: Clock,
-    calendar: Option<CalendarService>,
+    follow_up: Option<FollowUp>,
     health: Health,
     names: Vec<&'static str>,
     shutdown: CancellationToken,
@@ -221,8 +231,8 @@ async fn prepare_then_watch(
         let attempt = async {
             duban_platform::db::migrate(&pool).await?;
             clock.ensure_ready().await?;
-            if let Some(calendar) = &calendar {
-                calendar
+            if let Some(f) = &follow_up {
+                f.calendar
                     .seed()
                     .await
                     .map_err(|e| anyhow::anyhow!("seeding calendars: {e:?}"))?;
@@ -240,11 +250,27 @@ async fn prepare_then_watch(
             }
         }
     }
-    if let Some(calendar) = calendar {
-        tokio::spawn(watch_calendar(calendar, health.clone(), shutdown.clone()));
+    if let Some(f) = follow_up {
+        tokio::spawn(watch_calendar(f.calendar, health.clone(), shutdown.clone()));
+        tokio::spawn(sweep(f.assignments, f.sweep_every, shutdown.clone()));
     }
     health.watch_database(pool, names, shutdown).await;
     Ok(())
+}
+
+/// Issues reminders, urges and flags as they fall due on the service clock.
+async fn sweep(assignments: AssignmentService, every: Duration, shutdown: CancellationToken) {
+    loop {
+        match assignments.sweep().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(issued = n, "reminders and urges issued"),
+            Err(e) => tracing::warn!(error = ?e, "the follow-up sweep failed; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// From 1 November, warns (log and a NOT_SERVING health entry) while next

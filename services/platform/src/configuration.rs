@@ -21,6 +21,8 @@ pub struct Settings {
     pub dev_clock: bool,
     /// Where `duban dev` keeps its private PostgreSQL cluster, tokens and mail.
     pub data_dir: PathBuf,
+    /// How often the assignment service looks for reminders and urges due.
+    pub sweep_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -81,6 +83,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             dev_clock: false,
             data_dir: PathBuf::from(".duban"),
+            sweep_interval_secs: 30,
         }
     }
 }

@@ -1,0 +1,235 @@
+//! Urging and escalation on the dev clock: a reminder before the deadline,
+//! an automatic numbered urge when it is missed (once, however many sweeps),
+//! answers judged, and the 通报批评 flag after two urges without a justified
+//! answer.
+
+use duban::app::ServiceKind;
+use duban::cli::Bearer;
+use duban_core::Role;
+use duban_proto::assignment::v1 as pb;
+use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
+use duban_proto::platform::v1 as clock;
+use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
+use duban_proto::registry::v1 as reg;
+use duban_tests::{TestApp, rid, uuid};
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
+
+async fn client(app: &TestApp, token: &str) -> Client {
+    AssignmentServiceClient::with_interceptor(app.channel(ServiceKind::Assignment).await, Bearer::new(token).unwrap())
+}
+
+async fn set_clock(app: &TestApp, rfc3339: &str) {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    DevClockServiceClient::with_interceptor(
+        app.channel(ServiceKind::Registry).await,
+        Bearer::new(&app.admin_token).unwrap(),
+    )
+    .set_time(clock::SetTimeRequest {
+        request_id: rid(),
+        time: Some(prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: 0,
+        }),
+        frozen: true,
+    })
+    .await
+    .unwrap();
+}
+
+async fn events(app: &TestApp, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
+        .bind(kind)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Waits for the background sweep (every second in tests) to get there.
+async fn eventually(app: &TestApp, kind: &str, n: i64) {
+    for _ in 0..150 {
+        if events(app, kind).await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {n} {kind} events");
+}
+
+#[tokio::test]
+async fn reminders_urges_and_the_criticism_flag() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    set_clock(&app, "2026-09-30T10:00:00+08:00").await;
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let mut registry = app.admin().await;
+    let source = registry
+        .create_source(reg::CreateSourceRequest {
+            request_id: rid(),
+            source: Some(reg::Source {
+                kind: reg::SourceKind::PresidentInstruction as i32,
+                title: "批示".into(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .create_item(reg::CreateItemRequest {
+            request_id: rid(),
+            item: Some(reg::Item {
+                title: "终本案件集中清查".into(),
+                source_id: source.id,
+                urgency: reg::UrgencyClass::General as i32,
+                urgency_reason: "常规".into(),
+                lead_unit_id: zxj.id.clone(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .submit_item(reg::SubmitItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    registry
+        .approve_item(reg::ApproveItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut office = client(&app, &app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await).await;
+    let a = office
+        .assign_item(pb::AssignItemRequest {
+            request_id: rid(),
+            item_id: item.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments[0]
+        .clone();
+
+    // 9-30: deploy is due 10-08, the next working day: a reminder, once.
+    eventually(&app, "assignment.reminder", 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(events(&app, "assignment.reminder").await, 1);
+
+    // 10-09: deploy missed: urge no. 1, automatically, once.
+    set_clock(&app, "2026-10-09T09:00:00+08:00").await;
+    eventually(&app, "assignment.urged", 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let now = office
+        .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(now.urges.len(), 1, "{:?}", now.urges);
+    let first = now.urges[0].clone();
+    assert_eq!(
+        (first.seq, first.kind.as_str(), first.milestone.as_str()),
+        (1, "automatic", "deploy")
+    );
+    // Answer due 24:00 of the next working day, the make-up Saturday 10-10.
+    let due = chrono::DateTime::parse_from_rfc3339("2026-10-11T00:00:00+08:00")
+        .unwrap()
+        .timestamp();
+    assert_eq!(first.answer_due_time.unwrap().seconds, due);
+    assert_eq!(now.light, "red");
+
+    // The unit answers; the office finds the reason not justified: one against.
+    let mut unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await).await;
+    let now = unit
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: now.etag.clone(),
+            kind: "urge_response".into(),
+            text: "国庆假期值班人员未及时签收".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(now.urges[0].response_time.is_some());
+    let now = office
+        .judge_urge_response(pb::JudgeUrgeResponseRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: now.etag.clone(),
+            urge_id: first.id.clone(),
+            justified: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(now.urges[0].justified, Some(false));
+    assert!(now.flagged_time.is_none());
+    // With nothing left to answer, an urge response is refused.
+    let err = unit
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: now.etag.clone(),
+            kind: "urge_response".into(),
+            text: "再次说明".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+
+    // The office urges by hand (no. 2); it goes unanswered past 10-10 24:00.
+    let now = office
+        .urge(pb::UrgeRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: now.etag.clone(),
+            note: "请立即签收并报送部署情况".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((now.urges[1].seq, now.urges[1].kind.as_str()), (2, "manual"));
+    set_clock(&app, "2026-10-12T09:00:00+08:00").await;
+    eventually(&app, "assignment.flagged", 1).await;
+    let now = office
+        .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(now.flagged_time.is_some());
+    assert!(now.flag_reason.contains("经催办2次"), "{}", now.flag_reason);
+    // The initial report (due 10-10) was missed as well: urge no. 3.
+    eventually(&app, "assignment.urged", 3).await;
+    let now = office
+        .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let seqs: Vec<(i32, String)> = now.urges.iter().map(|u| (u.seq, u.milestone.clone())).collect();
+    assert_eq!(
+        seqs,
+        [(1, "deploy".to_owned()), (2, String::new()), (3, "initial".to_owned())]
+    );
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(events(&app, "assignment.flagged").await, 1, "flagged once");
+    app.stop().await;
+}
