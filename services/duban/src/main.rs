@@ -2,8 +2,8 @@ use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
 use duban::cli::assignments::{
-    AcknowledgeArgs, AssignArgs, CloseOutArgs, DecideArgs, ExtendArgs, FeedbackArgs, ListArgs, ResumeArgs, SuspendArgs,
-    VerifyArgs, WatchArgs,
+    AcknowledgeArgs, AssignArgs, CloseOutArgs, DecideArgs, ExtendArgs, FeedbackArgs, JudgeArgs, ListArgs, ResumeArgs,
+    SuspendArgs, UrgeArgs, VerifyArgs, WatchArgs,
 };
 use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
@@ -104,6 +104,10 @@ enum Command {
     Decide(DecideArgs),
     /// Restart a suspended assignment's clock.
     Resume(ResumeArgs),
+    /// Urge an assignment by hand (催办); the unit answers with `feedback --kind urge_response`.
+    Urge(UrgeArgs),
+    /// Judge a unit's answer to an urge: justified (正当理由) or not.
+    Judge(JudgeArgs),
     /// Follow the event stream (the OA's to-do feed), resumable from a cursor.
     Watch(WatchArgs),
     /// The shared dev clock.
@@ -203,6 +207,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Verify(args) => duban::cli::assignments::verify(&data_dir, args).await,
         Command::Closeout(args) => duban::cli::assignments::close_out(&data_dir, args).await,
         Command::Watch(args) => duban::cli::assignments::watch(&data_dir, args).await,
+        Command::Urge(args) => duban::cli::assignments::urge(&data_dir, args).await,
+        Command::Judge(args) => duban::cli::assignments::judge(&data_dir, args).await,
         Command::Extend(args) => duban::cli::assignments::extend(&data_dir, args).await,
         Command::Suspend(args) => duban::cli::assignments::suspend(&data_dir, args).await,
         Command::Decide(args) => duban::cli::assignments::decide(&data_dir, args).await,

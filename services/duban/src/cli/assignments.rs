@@ -101,6 +101,28 @@ fn print(a: &pb::Assignment, json: bool) {
     for f in &a.feedback {
         println!("  [{}] {}({})", f.kind_label, f.text, f.submitted_by);
     }
+    for u in &a.urges {
+        let answer = match (u.response_time.is_some(), u.justified) {
+            (_, Some(true)) => "已回复,理由正当",
+            (_, Some(false)) => "已回复,理由不成立",
+            (true, None) => "已回复,待认定",
+            (false, None) => "未回复",
+        };
+        println!(
+            "  第{}次催办({}){} · {}",
+            u.seq,
+            if u.kind == "automatic" {
+                "逾期自动催办"
+            } else {
+                "办公室催办"
+            },
+            u.note,
+            answer
+        );
+    }
+    if !a.flag_reason.is_empty() {
+        println!("  ⚑ 拟通报批评:{}", a.flag_reason);
+    }
     println!("ID {}", a.id);
 }
 
@@ -527,6 +549,77 @@ pub async fn resume(data_dir: &Path, args: ResumeArgs) -> anyhow::Result<()> {
             request_id: request_id(),
             id: args.id,
             etag,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    print(&a, args.client.json);
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UrgeArgs {
+    pub id: String,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JudgeArgs {
+    pub id: String,
+    /// The urge whose answer is judged (第N次催办: its number, or its id).
+    pub urge: String,
+    /// The answer gives a justified reason (正当理由).
+    #[arg(long, conflicts_with = "unjustified")]
+    pub justified: bool,
+    #[arg(long)]
+    pub unjustified: bool,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+pub async fn urge(data_dir: &Path, args: UrgeArgs) -> anyhow::Result<()> {
+    let mut c = connect(&args.client, data_dir).await?;
+    let etag = etag(&mut c, &args.id).await?;
+    let a = c
+        .urge(pb::UrgeRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag,
+            note: args.note,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    if let Some(u) = a.urges.last() {
+        println!("已发出第{}次催办", u.seq);
+    }
+    print(&a, args.client.json);
+    Ok(())
+}
+
+pub async fn judge(data_dir: &Path, args: JudgeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.justified || args.unjustified, "say --justified or --unjustified");
+    let mut c = connect(&args.client, data_dir).await?;
+    let current = c
+        .get_assignment(pb::GetAssignmentRequest { id: args.id.clone() })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    let urge = current
+        .urges
+        .iter()
+        .find(|u| u.id == args.urge || u.seq.to_string() == args.urge)
+        .with_context(|| format!("the assignment has no urge `{}`", args.urge))?;
+    let a = c
+        .judge_urge_response(pb::JudgeUrgeResponseRequest {
+            request_id: request_id(),
+            id: args.id,
+            etag: current.etag.clone(),
+            urge_id: urge.id.clone(),
+            justified: args.justified,
         })
         .await
         .map_err(rpc_error)?
