@@ -284,3 +284,115 @@ async fn extensions_and_suspensions() {
     assert!(zh.contains("办理时限已过"), "{zh}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reloading_a_calendar_year_recomputes_the_open_deadlines() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    set_clock(&app, "2026-09-30T10:00:00+08:00").await;
+    let court = app.unit_by_code("jczy").await;
+    let lat = app.unit_by_code("jczy-lat").await;
+    let mut registry = app.admin().await;
+    let source = registry
+        .create_source(reg::CreateSourceRequest {
+            request_id: rid(),
+            source: Some(reg::Source {
+                kind: reg::SourceKind::Other as i32,
+                title: "来源".into(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .create_item(reg::CreateItemRequest {
+            request_id: rid(),
+            item: Some(reg::Item {
+                title: "诉讼服务窗口改造".into(),
+                source_id: source.id,
+                urgency: reg::UrgencyClass::General as i32,
+                urgency_reason: "常规".into(),
+                lead_unit_id: lat.id.clone(),
+                court_id: court.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = registry
+        .submit_item(reg::SubmitItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    registry
+        .approve_item(reg::ApproveItemRequest {
+            request_id: rid(),
+            id: item.id.clone(),
+            etag: item.etag,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut admin = client(&app, &app.admin_token).await;
+    let a = admin
+        .assign_item(pb::AssignItemRequest {
+            request_id: rid(),
+            item_id: item.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments[0]
+        .clone();
+    assert_eq!(due(&a), [d(2026, 10, 8), d(2026, 10, 10), d(2026, 10, 15)]);
+
+    // A corrected 2026: 10-10 no longer a make-up day, 10-14 a day off.
+    let shipped = admin
+        .get_calendar(pb::GetCalendarRequest { year: 2026 })
+        .await
+        .unwrap()
+        .into_inner()
+        .content;
+    let corrected = shipped
+        .replace(
+            "workdays = [\"2026-09-20\", \"2026-10-10\"]",
+            "workdays = [\"2026-09-20\"]",
+        )
+        .replace(
+            "days = [\"2026-10-01..2026-10-07\"]",
+            "days = [\"2026-10-01..2026-10-07\", \"2026-10-14\"]",
+        );
+    assert_ne!(corrected, shipped);
+    let loaded = admin
+        .load_calendar(pb::LoadCalendarRequest {
+            request_id: rid(),
+            content: corrected,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(loaded.version, 2);
+    let a = admin
+        .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    // After 9-30: 10-08, 10-09, 10-12 (3), 10-13, 10-15, 10-16, 10-19 (7).
+    assert_eq!(due(&a), [d(2026, 10, 8), d(2026, 10, 12), d(2026, 10, 19)]);
+    assert!(a.milestones.iter().all(|m| m.calendar_versions.get(&2026) == Some(&2)));
+    let recomputed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = 'assignment.deadlines_recomputed'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(recomputed, 1);
+    app.stop().await;
+}

@@ -597,22 +597,91 @@ pub async fn decide_request(
     Ok(())
 }
 
-/// Moves a milestone's deadline (extension, resumption).
+/// How a milestone's deadline moves.
+pub enum Move {
+    /// To a date an approved extension set.
+    Extended,
+    /// On by working days a suspension stood still.
+    Shifted(i32),
+    /// Recomputed from a reloaded calendar.
+    Recomputed(serde_json::Value),
+}
+
+/// Moves a milestone's deadline, remembering why.
 pub async fn move_milestone(
     conn: &mut PgConnection,
     id: Uuid,
     kind: &str,
     due_date: NaiveDate,
     due_at: DateTime<Utc>,
+    why: Move,
 ) -> Result<()> {
-    sqlx::query("UPDATE assignment.milestones SET due_date = $3, due_at = $4 WHERE assignment_id = $1 AND kind = $2")
-        .bind(id)
-        .bind(kind)
-        .bind(due_date)
-        .bind(due_at)
-        .execute(conn)
-        .await?;
+    let (extended, shift, versions) = match why {
+        Move::Extended => (true, 0, None),
+        Move::Shifted(days) => (false, days, None),
+        Move::Recomputed(versions) => (false, 0, Some(versions)),
+    };
+    sqlx::query(
+        "UPDATE assignment.milestones SET due_date = $3, due_at = $4, extended = extended OR $5, \
+            shift_days = shift_days + $6, calendar_versions = coalesce($7, calendar_versions) \
+         WHERE assignment_id = $1 AND kind = $2",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(due_date)
+    .bind(due_at)
+    .bind(extended)
+    .bind(shift)
+    .bind(versions)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// An open milestone whose deadline was computed from `year`'s calendar and
+/// not set by an extension: what a reload of that year recomputes.
+#[derive(Debug, Clone)]
+pub struct DependentMilestone {
+    pub assignment_id: Uuid,
+    pub kind: String,
+    pub due_date: NaiveDate,
+    pub shift_days: i32,
+    pub assigned_at: DateTime<Utc>,
+    pub urgency: UrgencyClass,
+    pub stated_deadline: Option<NaiveDate>,
+    pub policy: String,
+    pub unit_ancestry: Vec<Uuid>,
+}
+
+pub async fn milestones_depending_on(conn: &mut PgConnection, year: i32) -> Result<Vec<DependentMilestone>> {
+    let rows = sqlx::query(
+        "SELECT m.assignment_id, m.kind, m.due_date, m.shift_days, a.assigned_at, a.urgency, a.stated_deadline, \
+                a.policy, a.unit_ancestry \
+         FROM assignment.milestones m JOIN assignment.assignments a ON a.id = m.assignment_id \
+         WHERE m.met_at IS NULL AND NOT m.extended AND m.calendar_versions ? $1 \
+           AND a.state NOT IN ('verified', 'closed_out') \
+         ORDER BY m.assignment_id, m.kind FOR UPDATE OF a",
+    )
+    .bind(year.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let urgency: String = r.try_get("urgency")?;
+            Ok(DependentMilestone {
+                assignment_id: r.try_get("assignment_id")?,
+                kind: r.try_get("kind")?,
+                due_date: r.try_get("due_date")?,
+                shift_days: r.try_get("shift_days")?,
+                assigned_at: r.try_get("assigned_at")?,
+                urgency: UrgencyClass::from_code(&urgency)
+                    .ok_or_else(|| anyhow::anyhow!("unknown urgency {urgency}"))?,
+                stated_deadline: r.try_get("stated_deadline")?,
+                policy: r.try_get("policy")?,
+                unit_ancestry: r.try_get("unit_ancestry")?,
+            })
+        })
+        .collect()
 }
 
 pub async fn set_suspended(

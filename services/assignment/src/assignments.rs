@@ -822,7 +822,15 @@ impl AssignmentService {
                 match (pending.kind.as_str(), pending.new_date) {
                     ("extension", Some(new_date)) => {
                         let at = policy::end_of_day(new_date, &self.tz);
-                        store::move_milestone(conn, row.id, MilestoneKind::Resolve.code(), new_date, at).await?;
+                        store::move_milestone(
+                            conn,
+                            row.id,
+                            MilestoneKind::Resolve.code(),
+                            new_date,
+                            at,
+                            store::Move::Extended,
+                        )
+                        .await?;
                         Ok("assignment.extension_approved")
                     }
                     _ => {
@@ -851,10 +859,13 @@ impl AssignmentService {
                 let calendar = crate::store::calendar(&mut *conn).await?;
                 let paused = since.with_timezone(&self.tz).date_naive();
                 let resumed = ctx.now.with_timezone(&self.tz).date_naive();
+                let missing = |e: duban_core::calendar::MissingYear| Error::precondition(e.to_string(), e.reason_zh());
+                let stood_still = calendar.working_days_between(paused, resumed).map_err(missing)?;
                 for m in row.milestones.iter().filter(|m| m.met_at.is_none()) {
-                    let due = rules::shift_after_pause(&calendar, m.due_date, paused, resumed)
-                        .map_err(|e| Error::precondition(e.to_string(), e.reason_zh()))?;
-                    store::move_milestone(conn, row.id, &m.kind, due, policy::end_of_day(due, &self.tz)).await?;
+                    let due = rules::shift_after_pause(&calendar, m.due_date, paused, resumed).map_err(missing)?;
+                    let at = policy::end_of_day(due, &self.tz);
+                    store::move_milestone(conn, row.id, &m.kind, due, at, store::Move::Shifted(stood_still as i32))
+                        .await?;
                 }
                 store::set_suspended(conn, row.id, None, ctx.now).await?;
                 Ok("assignment.resumed")

@@ -197,7 +197,9 @@ impl CalendarService {
                     after: Some(summary(&stored)),
                     unit_ids: Vec::new(),
                 };
-                Ok((year_message(&stored), vec![change]))
+                let mut changes = vec![change];
+                changes.extend(crate::recompute::for_year(conn, year, &self.tz).await?);
+                Ok((year_message(&stored), changes))
             },
         )
         .await

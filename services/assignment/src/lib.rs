@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod calendar_file;
 pub mod convert;
 pub mod grpc;
+pub mod recompute;
 pub mod store;
 pub mod urging;
 pub mod watch;

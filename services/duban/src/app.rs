@@ -235,7 +235,7 @@ async fn prepare_then_watch(
                 f.calendar
                     .seed()
                     .await
-                    .map_err(|e| anyhow::anyhow!("seeding calendars: {e:?}"))?;
+                    .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
             }
             anyhow::Ok(())
         };

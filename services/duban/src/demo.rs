@@ -33,7 +33,7 @@ fn target(what: &str, value: f64, unit: &str) -> pb::Target {
 }
 
 fn err(e: duban_platform::Error) -> anyhow::Error {
-    anyhow::anyhow!("{e:?}")
+    anyhow::anyhow!("{e}")
 }
 
 impl Demo<'_> {

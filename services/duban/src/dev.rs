@@ -129,7 +129,7 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!("loading the demo court: {e:?}"))?;
+        .map_err(|e| anyhow::anyhow!("loading the demo court: {e}"))?;
     tracing::info!(
         units_created = out.units_created,
         people_created = out.people_created,
