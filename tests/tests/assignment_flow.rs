@@ -395,6 +395,87 @@ async fn an_item_followed_from_assignment_to_close_out() {
     );
     assert_eq!(status.latest_feedback, "3件已结,附结案文书");
 
+    // Re-inspection (回头看) while the co-unit's assignment is open: refused.
+    let err = office
+        .re_inspect(pb::ReInspectRequest {
+            request_id: rid(),
+            item_id: item.id.clone(),
+            passed: true,
+            findings: "抽查".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    // Once both are done, a failed re-inspection reopens the item: round 2.
+    let co_now = get(&mut admin, &co.id).await;
+    let lat_liaison = app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await;
+    let mut lat_unit = client(&app, &lat_liaison).await;
+    let co_now = lat_unit
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co_now.etag.clone(),
+            kind: "deployment".into(),
+            text: "已部署".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let co_now = lat_unit
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co_now.etag.clone(),
+            kind: "completion".into(),
+            text: "配合完成".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    office
+        .verify(pb::VerifyRequest {
+            request_id: rid(),
+            id: co.id.clone(),
+            etag: co_now.etag.clone(),
+            accept: true,
+            grade: "pass".into(),
+            checked: "核对立案记录".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let again = office
+        .re_inspect(pb::ReInspectRequest {
+            request_id: rid(),
+            item_id: item.id.clone(),
+            passed: false,
+            findings: "回访发现2家企业案款仍未到账".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.round, again.passed), (1, false));
+    assert_eq!(again.assignments.len(), 2);
+    assert!(again.assignments.iter().all(|a| a.round == 2 && a.state == "assigned"));
+    // 10-12 (Mon) + 1/3/7 working days.
+    let round2 = again.assignments.iter().find(|a| a.role == "lead").unwrap();
+    assert_eq!(
+        due(round2),
+        vec![
+            ("deploy".to_owned(), d(2026, 10, 13)),
+            ("initial".to_owned(), d(2026, 10, 15)),
+            ("resolve".to_owned(), d(2026, 10, 21))
+        ]
+    );
+    let ledger = registry
+        .get_item(reg::GetItemRequest { id: item.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ledger.status.unwrap().state, "assigned");
+
     // Every step was announced.
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT event_type FROM platform.events WHERE service = 'assignment' ORDER BY id")

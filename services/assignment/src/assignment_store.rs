@@ -853,3 +853,40 @@ pub async fn set_flag(conn: &mut PgConnection, id: Uuid, reason: &str, now: Date
     .await?;
     Ok(())
 }
+
+/// The latest round of an item and its assignments' (id, unit, role, state).
+pub async fn latest_round(db: impl PgExecutor<'_>, item: Uuid) -> Result<Vec<(i32, Uuid, Uuid, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT round, id, unit_id, role, state FROM assignment.assignments \
+         WHERE item_id = $1 AND round = (SELECT max(round) FROM assignment.assignments WHERE item_id = $1) ORDER BY role DESC, id",
+    )
+    .bind(item)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn insert_reinspection(
+    conn: &mut PgConnection,
+    item: Uuid,
+    round: i32,
+    passed: bool,
+    findings: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assignment.reinspections (id, item_id, round, passed, findings, inspected_by, inspected_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(item)
+    .bind(round)
+    .bind(passed)
+    .bind(findings)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}

@@ -277,7 +277,9 @@ impl AssignmentService {
             let item = store::assignable_item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| Error::not_found("item", "督办事项", item_id))?;
-            let court = store::unit_contacts(&mut *conn, item.court_id).await?.ok_or_else(|| anyhow::anyhow!("court missing"))?;
+            let court = store::unit_contacts(&mut *conn, item.court_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("court missing"))?;
             p.authorize_on(Action::Assign, &court.ancestry)?;
             if !item.registered {
                 return Err(Error::precondition(
@@ -288,72 +290,91 @@ impl AssignmentService {
             if store::round_exists(&mut *conn, item_id, 1).await? {
                 return Err(Error::precondition("the item is already assigned", "该事项已交办"));
             }
-            let (policy, _) = crate::store::policy(&mut *conn, req.policy.trim())
-                .await?
-                .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
-            let calendar = crate::store::calendar(&mut *conn).await?;
-            let due = policy::deadlines(&calendar, &policy, item.urgency, ctx.now, item.deadline, &self.tz).map_err(due_error)?;
-            let start = ctx.now.with_timezone(&self.tz).date_naive();
-            let milestones: Vec<MilestoneRow> = due
-                .iter()
-                .map(|d| MilestoneRow {
-                    kind: d.kind.code().into(),
-                    rule: d.span.describe_zh(),
-                    due_date: d.date,
-                    due_at: d.at,
-                    calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
-                    met_at: None,
-                })
-                .collect();
-            let mut units = vec![(item.lead_unit_id, "lead")];
-            units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
-            let mut changes = Vec::new();
-            let mut ids = Vec::new();
-            let mut v = Violations::new();
-            for (unit_id, role) in units {
-                let unit = store::unit_contacts(&mut *conn, unit_id).await?.ok_or_else(|| anyhow::anyhow!("unit {unit_id} missing"))?;
-                let (Some(head), Some(liaison)) = (&unit.head, &unit.liaison) else {
-                    v.add(
-                        format!("units.{}", unit.name),
-                        format!("unit {} has no head or no liaison: appoint them first", unit.name),
-                        format!("{}未设责任人或联络员,请先在组织机构中指定", unit.name),
-                    );
-                    continue;
-                };
-                let id = Uuid::now_v7();
-                let new = NewAssignment {
-                    id,
-                    item: &item,
-                    round: 1,
-                    role,
-                    unit: &unit,
-                    head,
-                    liaison,
-                    policy: &policy.name,
-                    assigned_at: ctx.now,
-                    assigned_by: &p.name,
-                };
-                store::insert(conn, &new, &milestones, ctx.now).await?;
-                ids.push(id);
-            }
-            if !v.is_empty() {
-                return Err(Error::FailedPrecondition {
-                    reason: v.0.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
-                    reason_zh: v.0.iter().map(|f| f.reason_zh.clone()).collect::<Vec<_>>().join(";"),
-                });
-            }
-            let mut out = Vec::new();
-            for id in ids {
-                let (row, message) = self.reload(conn, id, ctx.now).await?;
-                let due: Vec<_> = row.milestones.iter().map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "calendar_versions": m.calendar_versions})).collect();
-                let mut after = summary(&row);
-                after["milestones"] = serde_json::Value::Array(due);
-                changes.push(change("assignment.assigned", &row, None, Some(after)));
-                out.push(message);
-            }
+            let (out, changes) = self.create_round(conn, &item, 1, req.policy.trim(), &ctx).await?;
             Ok((pb::AssignItemResponse { assignments: out }, changes))
         })
         .await
+    }
+
+    /// Assigns `item`'s round `round` to its lead and co-units under the named
+    /// policy (empty: the default), from the mutation's time: one assignment
+    /// per unit naming its current head and liaison, milestones computed.
+    pub(crate) async fn create_round(
+        &self,
+        conn: &mut PgConnection,
+        item: &store::AssignableItem,
+        round: i32,
+        policy_name: &str,
+        ctx: &MutationContext,
+    ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
+        let p = &ctx.principal;
+        let (policy, _) = crate::store::policy(&mut *conn, policy_name)
+            .await?
+            .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
+        let calendar = crate::store::calendar(&mut *conn).await?;
+        let due =
+            policy::deadlines(&calendar, &policy, item.urgency, ctx.now, item.deadline, &self.tz).map_err(due_error)?;
+        let start = ctx.now.with_timezone(&self.tz).date_naive();
+        let milestones: Vec<MilestoneRow> = due
+            .iter()
+            .map(|d| MilestoneRow {
+                kind: d.kind.code().into(),
+                rule: d.span.describe_zh(),
+                due_date: d.date,
+                due_at: d.at,
+                calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
+                met_at: None,
+            })
+            .collect();
+        let mut units = vec![(item.lead_unit_id, "lead")];
+        units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
+        let mut changes = Vec::new();
+        let mut ids = Vec::new();
+        let mut v = Violations::new();
+        for (unit_id, role) in units {
+            let unit = store::unit_contacts(&mut *conn, unit_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("unit {unit_id} missing"))?;
+            let (Some(head), Some(liaison)) = (&unit.head, &unit.liaison) else {
+                v.add(
+                    format!("units.{}", unit.name),
+                    format!("unit {} has no head or no liaison: appoint them first", unit.name),
+                    format!("{}未设责任人或联络员,请先在组织机构中指定", unit.name),
+                );
+                continue;
+            };
+            let id = Uuid::now_v7();
+            let new = NewAssignment {
+                id,
+                item,
+                round,
+                role,
+                unit: &unit,
+                head,
+                liaison,
+                policy: &policy.name,
+                assigned_at: ctx.now,
+                assigned_by: &p.name,
+            };
+            store::insert(conn, &new, &milestones, ctx.now).await?;
+            ids.push(id);
+        }
+        if !v.is_empty() {
+            return Err(Error::FailedPrecondition {
+                reason: v.0.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
+                reason_zh: v.0.iter().map(|f| f.reason_zh.clone()).collect::<Vec<_>>().join(";"),
+            });
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let (row, message) = self.reload(conn, id, ctx.now).await?;
+            let due: Vec<_> = row.milestones.iter().map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "calendar_versions": m.calendar_versions})).collect();
+            let mut after = summary(&row);
+            after["milestones"] = serde_json::Value::Array(due);
+            changes.push(change("assignment.assigned", &row, None, Some(after)));
+            out.push(message);
+        }
+        Ok((out, changes))
     }
 
     pub async fn get(&self, p: &Principal, id: &str) -> Result<pb::Assignment> {

@@ -182,4 +182,12 @@ impl AssignmentService for AssignmentGrpc {
         let p = principal(&request)?;
         Ok(Response::new(self.assignments.judge(&p, request.get_ref()).await?))
     }
+
+    async fn re_inspect(
+        &self,
+        request: Request<pb::ReInspectRequest>,
+    ) -> Result<Response<pb::ReInspectResponse>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.reinspect(&p, request.get_ref()).await?))
+    }
 }

@@ -9,6 +9,7 @@ pub mod calendar_file;
 pub mod convert;
 pub mod grpc;
 pub mod recompute;
+pub mod reinspection;
 pub mod store;
 pub mod urging;
 pub mod watch;

@@ -2,8 +2,8 @@ use clap::{Parser, Subcommand};
 use duban::app::{self, ServiceKind};
 use duban::cli::admin::{self, TokenCommand};
 use duban::cli::assignments::{
-    AcknowledgeArgs, AssignArgs, CloseOutArgs, DecideArgs, ExtendArgs, FeedbackArgs, JudgeArgs, ListArgs, ResumeArgs,
-    SuspendArgs, UrgeArgs, VerifyArgs, WatchArgs,
+    AcknowledgeArgs, AssignArgs, CloseOutArgs, DecideArgs, ExtendArgs, FeedbackArgs, JudgeArgs, ListArgs,
+    ReInspectArgs, ResumeArgs, SuspendArgs, UrgeArgs, VerifyArgs, WatchArgs,
 };
 use duban::cli::calendar::{CalendarCommand, DeadlineArgs};
 use duban::cli::clock::ClockCommand;
@@ -108,6 +108,8 @@ enum Command {
     Urge(UrgeArgs),
     /// Judge a unit's answer to an urge: justified (正当理由) or not.
     Judge(JudgeArgs),
+    /// Re-inspect (回头看) a finished item; a failed one is reassigned in a new round.
+    Reinspect(ReInspectArgs),
     /// Follow the event stream (the OA's to-do feed), resumable from a cursor.
     Watch(WatchArgs),
     /// The shared dev clock.
@@ -207,6 +209,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Verify(args) => duban::cli::assignments::verify(&data_dir, args).await,
         Command::Closeout(args) => duban::cli::assignments::close_out(&data_dir, args).await,
         Command::Watch(args) => duban::cli::assignments::watch(&data_dir, args).await,
+        Command::Reinspect(args) => duban::cli::assignments::reinspect(&data_dir, args).await,
         Command::Urge(args) => duban::cli::assignments::urge(&data_dir, args).await,
         Command::Judge(args) => duban::cli::assignments::judge(&data_dir, args).await,
         Command::Extend(args) => duban::cli::assignments::extend(&data_dir, args).await,

@@ -627,3 +627,41 @@ pub async fn judge(data_dir: &Path, args: JudgeArgs) -> anyhow::Result<()> {
     print(&a, args.client.json);
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct ReInspectArgs {
+    /// The item (id).
+    pub item: String,
+    /// The re-inspection found the work done (otherwise: reopen it).
+    #[arg(long, conflicts_with = "failed")]
+    pub passed: bool,
+    #[arg(long)]
+    pub failed: bool,
+    #[arg(long)]
+    pub findings: String,
+    #[command(flatten)]
+    pub client: AssignmentClientArgs,
+}
+
+pub async fn reinspect(data_dir: &Path, args: ReInspectArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.passed || args.failed, "say --passed or --failed");
+    let mut c = connect(&args.client, data_dir).await?;
+    let out = c
+        .re_inspect(pb::ReInspectRequest {
+            request_id: request_id(),
+            item_id: args.item,
+            passed: args.passed,
+            findings: args.findings,
+        })
+        .await
+        .map_err(rpc_error)?
+        .into_inner();
+    if out.passed {
+        println!("第{}轮回头看:通过", out.round);
+    } else {
+        println!("第{}轮回头看:未通过,已重新交办(第{}轮)", out.round, out.round + 1);
+        let rows: Vec<Vec<String>> = out.assignments.iter().map(row).collect();
+        print_table(&HEADERS, &rows);
+    }
+    Ok(())
+}
