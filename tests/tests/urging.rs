@@ -231,5 +231,25 @@ async fn reminders_urges_and_the_criticism_flag() {
     );
     tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(events(&app, "assignment.flagged").await, 1, "flagged once");
+
+    // Into November: the resolution (10-15) is long missed and October
+    // passed without a progress report: urged for it, once.
+    set_clock(&app, "2026-11-02T09:00:00+08:00").await;
+    eventually(&app, "assignment.urged", 5).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let now = office
+        .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let monthly: Vec<&pb::UrgeRecord> = now.urges.iter().filter(|u| u.kind == "monthly").collect();
+    assert_eq!(monthly.len(), 1, "{:?}", now.urges);
+    assert_eq!(monthly[0].period, "2026-10");
+    assert!(monthly[0].note.contains("2026年10月"), "{}", monthly[0].note);
+    assert!(
+        now.urges
+            .iter()
+            .any(|u| u.kind == "automatic" && u.milestone == "resolve")
+    );
     app.stop().await;
 }

@@ -142,6 +142,7 @@ pub struct UrgeRow {
     pub seq: i32,
     pub kind: String,
     pub milestone: Option<String>,
+    pub period: Option<String>,
     pub note: String,
     pub issued_by: String,
     pub issued_at: DateTime<Utc>,
@@ -230,7 +231,7 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
         }
     }
     let urges = sqlx::query(
-        "SELECT id, assignment_id, seq, kind, milestone, note, issued_by, issued_at, answer_due_at, responded_at, justified \
+        "SELECT id, assignment_id, seq, kind, milestone, period, note, issued_by, issued_at, answer_due_at, responded_at, justified \
          FROM assignment.urges WHERE assignment_id = ANY($1) ORDER BY seq",
     )
     .bind(&ids)
@@ -244,6 +245,7 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
                 seq: u.try_get("seq")?,
                 kind: u.try_get("kind")?,
                 milestone: u.try_get("milestone")?,
+                period: u.try_get("period")?,
                 note: u.try_get("note")?,
                 issued_by: u.try_get("issued_by")?,
                 issued_at: u.try_get("issued_at")?,
@@ -780,6 +782,8 @@ pub struct NewUrge<'a> {
     pub assignment: Uuid,
     pub kind: &'a str,
     pub milestone: Option<&'a str>,
+    /// For monthly urges: the month (YYYY-MM) without a progress report.
+    pub period: Option<&'a str>,
     pub note: &'a str,
     pub by: &'a str,
     pub answer_due_at: DateTime<Utc>,
@@ -789,8 +793,8 @@ pub struct NewUrge<'a> {
 /// `None` when an automatic urge for that milestone exists already.
 pub async fn insert_urge(conn: &mut PgConnection, u: &NewUrge<'_>, now: DateTime<Utc>) -> Result<Option<i32>> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO assignment.urges (id, assignment_id, seq, kind, milestone, note, issued_by, issued_at, answer_due_at) \
-         SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8 FROM assignment.urges WHERE assignment_id = $2 \
+        "INSERT INTO assignment.urges (id, assignment_id, seq, kind, milestone, note, issued_by, issued_at, answer_due_at, period) \
+         SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9 FROM assignment.urges WHERE assignment_id = $2 \
          ON CONFLICT DO NOTHING RETURNING seq",
     )
     .bind(Uuid::now_v7())
@@ -801,6 +805,7 @@ pub async fn insert_urge(conn: &mut PgConnection, u: &NewUrge<'_>, now: DateTime
     .bind(u.by)
     .bind(now)
     .bind(u.answer_due_at)
+    .bind(u.period)
     .fetch_optional(conn)
     .await?)
 }
@@ -889,4 +894,43 @@ pub async fn insert_reinspection(
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+/// An overdue assignment and what it reported and was urged for, month by month.
+#[derive(Debug, Clone)]
+pub struct MonthlyCandidate {
+    pub assignment: Uuid,
+    pub resolve_due: NaiveDate,
+    /// Months (YYYY-MM, court time) with a progress report or delay explanation.
+    pub reported: Vec<String>,
+    /// Months already urged for.
+    pub urged: Vec<String>,
+}
+
+pub async fn monthly_candidates(
+    db: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
+    tz: &str,
+) -> Result<Vec<MonthlyCandidate>> {
+    let rows: Vec<(Uuid, NaiveDate, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "SELECT a.id, m.due_date, \
+                ARRAY(SELECT DISTINCT to_char(f.submitted_at AT TIME ZONE $2, 'YYYY-MM') FROM assignment.feedback f \
+                      WHERE f.assignment_id = a.id AND f.kind IN ('delay_explanation', 'progress')), \
+                ARRAY(SELECT u.period FROM assignment.urges u WHERE u.assignment_id = a.id AND u.kind = 'monthly') \
+         FROM assignment.assignments a JOIN assignment.milestones m ON m.assignment_id = a.id AND m.kind = 'resolve' \
+         WHERE m.met_at IS NULL AND m.due_at <= $1 AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL",
+    )
+    .bind(now)
+    .bind(tz)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(assignment, resolve_due, reported, urged)| MonthlyCandidate {
+            assignment,
+            resolve_due,
+            reported,
+            urged,
+        })
+        .collect())
 }

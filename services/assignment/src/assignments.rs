@@ -169,6 +169,7 @@ impl AssignmentService {
                     seq: u.seq,
                     kind: u.kind.clone(),
                     milestone: u.milestone.clone().unwrap_or_default(),
+                    period: u.period.clone().unwrap_or_default(),
                     note: u.note.clone(),
                     issued_by: u.issued_by.clone(),
                     issue_time: Some(timestamp(u.issued_at)),

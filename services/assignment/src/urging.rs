@@ -77,7 +77,25 @@ impl AssignmentService {
         let reminders = store::reminder_candidates(&self.pool, now, horizon).await?;
         let overdue = store::overdue_candidates(&self.pool, now).await?;
         let flaggable = store::unflagged_with_urges(&self.pool).await?;
-        if reminders.is_empty() && overdue.is_empty() && flaggable.is_empty() {
+        // Months an overdue assignment went without a progress report.
+        let monthly: Vec<(Uuid, String, String)> = store::monthly_candidates(&self.pool, now, self.tz.name())
+            .await?
+            .into_iter()
+            .flat_map(|c| {
+                rules::months_owed(c.resolve_due, today)
+                    .into_iter()
+                    .map(|(y, m)| {
+                        (
+                            format!("{y:04}-{m:02}"),
+                            format!("{y}年{m}月未报送逾期办理进展情况(原因及下步打算)"),
+                        )
+                    })
+                    .filter(|(period, _)| !c.reported.contains(period) && !c.urged.contains(period))
+                    .map(|(period, note)| (c.assignment, period, note))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if reminders.is_empty() && overdue.is_empty() && flaggable.is_empty() && monthly.is_empty() {
             return Ok(0);
         }
         let ctx = MutationContext {
@@ -114,6 +132,7 @@ impl AssignmentService {
                         assignment: *id,
                         kind: "automatic",
                         milestone: Some(milestone),
+                        period: None,
                         note: "",
                         by: "system",
                         answer_due_at: self.answer_due(&calendar, now),
@@ -124,6 +143,28 @@ impl AssignmentService {
                             &row,
                             None,
                             Some(serde_json::json!({ "seq": seq, "milestone": milestone, "kind": "automatic" })),
+                        ));
+                    }
+                }
+                for (id, period, note) in &monthly {
+                    let row = store::assignment(conn, *id, true)
+                        .await?
+                        .ok_or_else(|| crate::assignments::not_found(*id))?;
+                    let urge = NewUrge {
+                        assignment: *id,
+                        kind: "monthly",
+                        milestone: None,
+                        period: Some(period),
+                        note,
+                        by: "system",
+                        answer_due_at: self.answer_due(&calendar, now),
+                    };
+                    if let Some(seq) = store::insert_urge(conn, &urge, now).await? {
+                        changes.push(change(
+                            "assignment.urged",
+                            &row,
+                            None,
+                            Some(serde_json::json!({ "seq": seq, "period": period, "kind": "monthly" })),
                         ));
                     }
                 }
@@ -167,6 +208,7 @@ impl AssignmentService {
                     assignment: row.id,
                     kind: "manual",
                     milestone: None,
+                    period: None,
                     note: req.note.trim(),
                     by: &ctx.principal.name,
                     answer_due_at: self.answer_due(&calendar, ctx.now),

@@ -436,3 +436,35 @@ mod urge_tests {
         }
     }
 }
+
+/// The months an overdue assignment owed a progress report for (reason and
+/// next step, 暂行规定 art. 12), as (year, month), from the month its
+/// resolution deadline passed up to the month before `today`: a month's
+/// report is missing once that month is over.
+pub fn months_owed(resolve_due: NaiveDate, today: NaiveDate) -> Vec<(i32, u32)> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    let (mut y, mut m) = (resolve_due.year(), resolve_due.month());
+    while (y, m) < (today.year(), today.month()) {
+        out.push((y, m));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod monthly_tests {
+    use super::*;
+    use crate::calendar::tests::d;
+
+    #[test]
+    fn months_owed_table() {
+        assert_eq!(months_owed(d(2026, 10, 15), d(2026, 10, 31)), vec![]);
+        assert_eq!(months_owed(d(2026, 10, 15), d(2026, 11, 1)), vec![(2026, 10)]);
+        assert_eq!(
+            months_owed(d(2026, 10, 15), d(2027, 1, 3)),
+            vec![(2026, 10), (2026, 11), (2026, 12)]
+        );
+        assert_eq!(months_owed(d(2026, 12, 31), d(2027, 2, 1)), vec![(2026, 12), (2027, 1)]);
+    }
+}
