@@ -8,6 +8,9 @@ use duban_core::Role;
 use duban_platform::auth::{NewToken, TokenStore};
 use duban_platform::configuration::Settings;
 use duban_platform::test_db::TestDatabase;
+use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
+use duban_proto::platform::v1 as clock;
+use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
 use duban_proto::registry::v1 as pb;
 use duban_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use secrecy::SecretString;
@@ -19,6 +22,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub db: TestDatabase,
@@ -74,6 +78,33 @@ impl TestApp {
     /// A registry client presenting `token`.
     pub async fn registry(&self, token: &str) -> Registry {
         RegistryServiceClient::with_interceptor(self.channel(ServiceKind::Registry).await, Bearer::new(token).unwrap())
+    }
+
+    /// An assignment-service client presenting `token`.
+    pub async fn assignments(&self, token: &str) -> Assignments {
+        AssignmentServiceClient::with_interceptor(
+            self.channel(ServiceKind::Assignment).await,
+            Bearer::new(token).unwrap(),
+        )
+    }
+
+    /// Sets the shared dev clock, frozen, to an RFC 3339 instant.
+    pub async fn set_clock(&self, rfc3339: &str) {
+        let t = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 time");
+        DevClockServiceClient::with_interceptor(
+            self.channel(ServiceKind::Registry).await,
+            Bearer::new(&self.admin_token).unwrap(),
+        )
+        .set_time(clock::SetTimeRequest {
+            request_id: rid(),
+            time: Some(prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: 0,
+            }),
+            frozen: true,
+        })
+        .await
+        .expect("setting the dev clock");
     }
 
     pub async fn admin(&self) -> Registry {

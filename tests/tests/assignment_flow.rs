@@ -2,42 +2,11 @@
 //! Day holiday to two units, lights changing with time, acknowledged,
 //! reported, returned, reported again, verified, written off the next Monday.
 
-use duban::app::ServiceKind;
-use duban::cli::Bearer;
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
-use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
-use duban_proto::platform::v1 as clock;
-use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
 use duban_proto::registry::v1 as reg;
 use duban_tests::{TestApp, rid, uuid};
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
-
-async fn client(app: &TestApp, token: &str) -> Client {
-    AssignmentServiceClient::with_interceptor(app.channel(ServiceKind::Assignment).await, Bearer::new(token).unwrap())
-}
-
-async fn set_clock(app: &TestApp, rfc3339: &str) {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
-    DevClockServiceClient::with_interceptor(
-        app.channel(ServiceKind::Registry).await,
-        Bearer::new(&app.admin_token).unwrap(),
-    )
-    .set_time(clock::SetTimeRequest {
-        request_id: rid(),
-        time: Some(prost_types::Timestamp {
-            seconds: t.timestamp(),
-            nanos: 0,
-        }),
-        frozen: true,
-    })
-    .await
-    .unwrap();
-}
 
 fn d(y: i32, m: i32, day: i32) -> reg::Date {
     reg::Date { year: y, month: m, day }
@@ -50,7 +19,7 @@ fn due(a: &pb::Assignment) -> Vec<(String, reg::Date)> {
         .collect()
 }
 
-async fn get(c: &mut Client, id: &str) -> pb::Assignment {
+async fn get(c: &mut duban_tests::Assignments, id: &str) -> pb::Assignment {
     c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
         .await
         .unwrap()
@@ -61,7 +30,7 @@ async fn get(c: &mut Client, id: &str) -> pb::Assignment {
 async fn an_item_followed_from_assignment_to_close_out() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
-    set_clock(&app, "2026-09-30T10:00:00+08:00").await;
+    app.set_clock("2026-09-30T10:00:00+08:00").await;
     let mut registry = app.admin().await;
     let zxj = app.unit_by_code("jczy-zxj").await;
     let lat = app.unit_by_code("jczy-lat").await;
@@ -96,7 +65,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
         .await
         .unwrap()
         .into_inner();
-    let mut admin = client(&app, &app.admin_token).await;
+    let mut admin = app.assignments(&app.admin_token).await;
     // Not registered yet: cannot be assigned.
     let err = admin
         .assign_item(pb::AssignItemRequest {
@@ -128,7 +97,8 @@ async fn an_item_followed_from_assignment_to_close_out() {
 
     // 交办 by the office supervisor, on the eve of National Day.
     let supervisor = app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await;
-    let assigned = client(&app, &supervisor)
+    let assigned = app
+        .assignments(&supervisor)
         .await
         .assign_item(pb::AssignItemRequest {
             request_id: rid(),
@@ -179,7 +149,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
 
     // The lead unit's liaison signs for it; not for the co-unit's.
     let zxj_liaison = app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await;
-    let mut unit = client(&app, &zxj_liaison).await;
+    let mut unit = app.assignments(&zxj_liaison).await;
     let err = unit
         .acknowledge(pb::AcknowledgeRequest {
             request_id: rid(),
@@ -190,7 +160,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    set_clock(&app, "2026-10-08T09:00:00+08:00").await;
+    app.set_clock("2026-10-08T09:00:00+08:00").await;
     let lead = unit
         .acknowledge(pb::AcknowledgeRequest {
             request_id: rid(),
@@ -217,7 +187,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
 
     // The next day: the co-unit never signed (red), the lead unit owes its
     // initial report on the make-up Saturday 10-10 (yellow).
-    set_clock(&app, "2026-10-09T09:00:00+08:00").await;
+    app.set_clock("2026-10-09T09:00:00+08:00").await;
     assert_eq!(get(&mut admin, &co.id).await.light, "red");
     assert_eq!(get(&mut admin, &lead.id).await.light, "yellow");
     // Verifying what was never reported: refused, naming the state.
@@ -284,7 +254,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
 
     // The office does not close on the liaison's word: returned for rework…
     let office = app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await;
-    let mut office = client(&app, &office).await;
+    let mut office = app.assignments(&office).await;
     let err = office
         .verify(pb::VerifyRequest {
             request_id: rid(),
@@ -358,7 +328,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
         .into_inner();
     assert!(none.assignments.is_empty());
     // …written off in next Monday's list.
-    set_clock(&app, "2026-10-12T09:00:00+08:00").await;
+    app.set_clock("2026-10-12T09:00:00+08:00").await;
     let list = office
         .close_out(pb::CloseOutRequest {
             request_id: rid(),
@@ -409,7 +379,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
     // Once both are done, a failed re-inspection reopens the item: round 2.
     let co_now = get(&mut admin, &co.id).await;
     let lat_liaison = app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await;
-    let mut lat_unit = client(&app, &lat_liaison).await;
+    let mut lat_unit = app.assignments(&lat_liaison).await;
     let co_now = lat_unit
         .submit_feedback(pb::SubmitFeedbackRequest {
             request_id: rid(),

@@ -2,43 +2,12 @@
 //! and suspensions (the clock stands still; resuming moves every open
 //! deadline on by the working days paused), on the dev clock.
 
-use duban::app::ServiceKind;
-use duban::cli::Bearer;
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
-use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
-use duban_proto::platform::v1 as clock;
-use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
 use duban_proto::registry::v1 as reg;
 use duban_tests::{TestApp, rid, uuid};
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
-
-type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
-
-async fn client(app: &TestApp, token: &str) -> Client {
-    AssignmentServiceClient::with_interceptor(app.channel(ServiceKind::Assignment).await, Bearer::new(token).unwrap())
-}
-
-async fn set_clock(app: &TestApp, rfc3339: &str) {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
-    DevClockServiceClient::with_interceptor(
-        app.channel(ServiceKind::Registry).await,
-        Bearer::new(&app.admin_token).unwrap(),
-    )
-    .set_time(clock::SetTimeRequest {
-        request_id: rid(),
-        time: Some(prost_types::Timestamp {
-            seconds: t.timestamp(),
-            nanos: 0,
-        }),
-        frozen: true,
-    })
-    .await
-    .unwrap();
-}
 
 fn d(y: i32, m: i32, day: i32) -> reg::Date {
     reg::Date { year: y, month: m, day }
@@ -52,7 +21,7 @@ fn due(a: &pb::Assignment) -> Vec<reg::Date> {
 async fn extensions_and_suspensions() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
-    set_clock(&app, "2026-09-28T10:00:00+08:00").await;
+    app.set_clock("2026-09-28T10:00:00+08:00").await;
     let court = app.unit_by_code("jczy").await;
     let zxj = app.unit_by_code("jczy-zxj").await;
     let lat = app.unit_by_code("jczy-lat").await;
@@ -108,7 +77,7 @@ async fn extensions_and_suspensions() {
         })
         .await
         .unwrap();
-    let mut admin = client(&app, &app.admin_token).await;
+    let mut admin = app.assignments(&app.admin_token).await;
     let assigned = admin
         .assign_item(pb::AssignItemRequest {
             request_id: rid(),
@@ -124,7 +93,9 @@ async fn extensions_and_suspensions() {
     assert_eq!(due(&co), [d(2026, 9, 29), d(2026, 10, 8), d(2026, 10, 13)]);
 
     // The co-unit asks to stop the clock; only the supervising leader decides.
-    let mut lat_unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await).await;
+    let mut lat_unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await)
+        .await;
     let co = lat_unit
         .request_suspension(pb::RequestSuspensionRequest {
             request_id: rid(),
@@ -140,11 +111,9 @@ async fn extensions_and_suspensions() {
         (pending.kind.as_str(), pending.state.as_str()),
         ("suspension", "pending")
     );
-    let mut other_leader = client(
-        &app,
-        &app.token_for(uuid(&chen.id), &[Role::Leader], &[uuid(&court.id)]).await,
-    )
-    .await;
+    let mut other_leader = app
+        .assignments(&app.token_for(uuid(&chen.id), &[Role::Leader], &[uuid(&court.id)]).await)
+        .await;
     let err = other_leader
         .decide_request(pb::DecideRequestRequest {
             request_id: rid(),
@@ -157,11 +126,9 @@ async fn extensions_and_suspensions() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let mut leader = client(
-        &app,
-        &app.token_for(uuid(&sun.id), &[Role::Leader], &[uuid(&court.id)]).await,
-    )
-    .await;
+    let mut leader = app
+        .assignments(&app.token_for(uuid(&sun.id), &[Role::Leader], &[uuid(&court.id)]).await)
+        .await;
     let co = leader
         .decide_request(pb::DecideRequestRequest {
             request_id: rid(),
@@ -178,7 +145,7 @@ async fn extensions_and_suspensions() {
     assert_eq!(co.requests[0].state, "approved");
 
     // While suspended the clock stands still: no light, no red.
-    set_clock(&app, "2026-10-09T09:00:00+08:00").await;
+    app.set_clock("2026-10-09T09:00:00+08:00").await;
     let co_now = admin
         .get_assignment(pb::GetAssignmentRequest { id: co.id.clone() })
         .await
@@ -186,7 +153,9 @@ async fn extensions_and_suspensions() {
         .into_inner();
     assert_eq!(co_now.light, "");
     // Resumed on 10-09: 4 working days stood still (9-29, 9-30, 10-08, 10-09).
-    let office = client(&app, &app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await).await;
+    let office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
     let mut office = office;
     let co = office
         .resume(pb::ResumeRequest {
@@ -210,7 +179,9 @@ async fn extensions_and_suspensions() {
     assert_eq!(err.code(), Code::FailedPrecondition);
 
     // The lead unit asks for more time before its deadline (10-13).
-    let mut zxj_unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await).await;
+    let mut zxj_unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
     let lead_now = admin
         .get_assignment(pb::GetAssignmentRequest { id: lead.id.clone() })
         .await
@@ -268,7 +239,7 @@ async fn extensions_and_suspensions() {
     );
 
     // After the (new) deadline, an extension is refused: explain the delay instead.
-    set_clock(&app, "2026-10-31T09:00:00+08:00").await;
+    app.set_clock("2026-10-31T09:00:00+08:00").await;
     let err = zxj_unit
         .request_extension(pb::RequestExtensionRequest {
             request_id: rid(),
@@ -289,7 +260,7 @@ async fn extensions_and_suspensions() {
 async fn reloading_a_calendar_year_recomputes_the_open_deadlines() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
-    set_clock(&app, "2026-09-30T10:00:00+08:00").await;
+    app.set_clock("2026-09-30T10:00:00+08:00").await;
     let court = app.unit_by_code("jczy").await;
     let lat = app.unit_by_code("jczy-lat").await;
     let mut registry = app.admin().await;
@@ -340,7 +311,7 @@ async fn reloading_a_calendar_year_recomputes_the_open_deadlines() {
         })
         .await
         .unwrap();
-    let mut admin = client(&app, &app.admin_token).await;
+    let mut admin = app.assignments(&app.admin_token).await;
     let a = admin
         .assign_item(pb::AssignItemRequest {
             request_id: rid(),

@@ -3,42 +3,11 @@
 //! answers judged, and the 通报批评 flag after two urges without a justified
 //! answer.
 
-use duban::app::ServiceKind;
-use duban::cli::Bearer;
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
-use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
-use duban_proto::platform::v1 as clock;
-use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
 use duban_proto::registry::v1 as reg;
 use duban_tests::{TestApp, rid, uuid};
 use std::time::Duration;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
-
-async fn client(app: &TestApp, token: &str) -> Client {
-    AssignmentServiceClient::with_interceptor(app.channel(ServiceKind::Assignment).await, Bearer::new(token).unwrap())
-}
-
-async fn set_clock(app: &TestApp, rfc3339: &str) {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
-    DevClockServiceClient::with_interceptor(
-        app.channel(ServiceKind::Registry).await,
-        Bearer::new(&app.admin_token).unwrap(),
-    )
-    .set_time(clock::SetTimeRequest {
-        request_id: rid(),
-        time: Some(prost_types::Timestamp {
-            seconds: t.timestamp(),
-            nanos: 0,
-        }),
-        frozen: true,
-    })
-    .await
-    .unwrap();
-}
 
 async fn events(app: &TestApp, kind: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
@@ -63,7 +32,7 @@ async fn eventually(app: &TestApp, kind: &str, n: i64) {
 async fn reminders_urges_and_the_criticism_flag() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
-    set_clock(&app, "2026-09-30T10:00:00+08:00").await;
+    app.set_clock("2026-09-30T10:00:00+08:00").await;
     let court = app.unit_by_code("jczy").await;
     let zxj = app.unit_by_code("jczy-zxj").await;
     let mut registry = app.admin().await;
@@ -114,7 +83,9 @@ async fn reminders_urges_and_the_criticism_flag() {
         })
         .await
         .unwrap();
-    let mut office = client(&app, &app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await).await;
+    let mut office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
     let a = office
         .assign_item(pb::AssignItemRequest {
             request_id: rid(),
@@ -133,7 +104,7 @@ async fn reminders_urges_and_the_criticism_flag() {
     assert_eq!(events(&app, "assignment.reminder").await, 1);
 
     // 10-09: deploy missed: urge no. 1, automatically, once.
-    set_clock(&app, "2026-10-09T09:00:00+08:00").await;
+    app.set_clock("2026-10-09T09:00:00+08:00").await;
     eventually(&app, "assignment.urged", 1).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let now = office
@@ -155,7 +126,9 @@ async fn reminders_urges_and_the_criticism_flag() {
     assert_eq!(now.light, "red");
 
     // The unit answers; the office finds the reason not justified: one against.
-    let mut unit = client(&app, &app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await).await;
+    let mut unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
     let now = unit
         .submit_feedback(pb::SubmitFeedbackRequest {
             request_id: rid(),
@@ -208,7 +181,7 @@ async fn reminders_urges_and_the_criticism_flag() {
         .unwrap()
         .into_inner();
     assert_eq!((now.urges[1].seq, now.urges[1].kind.as_str()), (2, "manual"));
-    set_clock(&app, "2026-10-12T09:00:00+08:00").await;
+    app.set_clock("2026-10-12T09:00:00+08:00").await;
     eventually(&app, "assignment.flagged", 1).await;
     let now = office
         .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
@@ -234,7 +207,7 @@ async fn reminders_urges_and_the_criticism_flag() {
 
     // Into November: the resolution (10-15) is long missed and October
     // passed without a progress report: urged for it, once.
-    set_clock(&app, "2026-11-02T09:00:00+08:00").await;
+    app.set_clock("2026-11-02T09:00:00+08:00").await;
     eventually(&app, "assignment.urged", 5).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let now = office
