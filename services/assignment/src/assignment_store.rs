@@ -77,7 +77,7 @@ pub async fn unit_contacts(db: impl PgExecutor<'_>, unit: Uuid) -> Result<Option
     }))
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct MilestoneRow {
     pub kind: String,
     pub rule: String,
@@ -136,7 +136,7 @@ pub struct AssignmentRow {
     pub urges: Vec<UrgeRow>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct UrgeRow {
     pub id: Uuid,
     pub seq: i32,
@@ -152,7 +152,7 @@ pub struct UrgeRow {
 }
 
 /// An extension or suspension request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct RequestRow {
     pub id: Uuid,
     pub kind: String,
@@ -208,101 +208,76 @@ fn from_row(r: &PgRow) -> Result<AssignmentRow> {
     })
 }
 
+/// Fills in milestones, feedback, requests and urges of `rows`, in one round
+/// trip: each list comes back as JSON.
 async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let milestones = sqlx::query(
-        "SELECT assignment_id, kind, rule, due_date, due_at, calendar_versions, met_at FROM assignment.milestones \
-         WHERE assignment_id = ANY($1) ORDER BY due_at, kind",
+    let lists: Vec<(Uuid, serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value)> = sqlx::query_as(
+        "SELECT a.id, \
+            (SELECT coalesce(json_agg(json_build_object('kind', m.kind, 'rule', m.rule, 'due_date', m.due_date, \
+                     'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at) ORDER BY m.due_at, m.kind), '[]') \
+             FROM assignment.milestones m WHERE m.assignment_id = a.id), \
+            (SELECT coalesce(json_agg(json_build_object('id', f.id, 'kind', f.kind, 'body', f.body, 'reason', f.reason, \
+                     'next_steps', f.next_steps, 'progress', f.progress, 'attachments', f.attachments, \
+                     'submitted_by', f.submitted_by, 'submitted_at', f.submitted_at) ORDER BY f.submitted_at, f.id), '[]') \
+             FROM assignment.feedback f WHERE f.assignment_id = a.id), \
+            (SELECT coalesce(json_agg(json_build_object('id', q.id, 'kind', q.kind, 'reason', q.reason, 'new_date', q.new_date, \
+                     'state', q.state, 'requested_by', q.requested_by, 'requested_at', q.requested_at, \
+                     'decided_by', q.decided_by, 'comment', q.comment) ORDER BY q.requested_at, q.id), '[]') \
+             FROM assignment.requests q WHERE q.assignment_id = a.id), \
+            (SELECT coalesce(json_agg(json_build_object('id', u.id, 'seq', u.seq, 'kind', u.kind, 'milestone', u.milestone, \
+                     'period', u.period, 'note', u.note, 'issued_by', u.issued_by, 'issued_at', u.issued_at, \
+                     'answer_due_at', u.answer_due_at, 'responded_at', u.responded_at, 'justified', u.justified) ORDER BY u.seq), '[]') \
+             FROM assignment.urges u WHERE u.assignment_id = a.id) \
+         FROM unnest($1::uuid[]) AS a(id)",
     )
     .bind(&ids)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    for m in milestones {
-        let id: Uuid = m.try_get("assignment_id")?;
-        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
-            row.milestones.push(MilestoneRow {
-                kind: m.try_get("kind")?,
-                rule: m.try_get("rule")?,
-                due_date: m.try_get("due_date")?,
-                due_at: m.try_get("due_at")?,
-                calendar_versions: m.try_get("calendar_versions")?,
-                met_at: m.try_get("met_at")?,
-            });
-        }
-    }
-    let urges = sqlx::query(
-        "SELECT id, assignment_id, seq, kind, milestone, period, note, issued_by, issued_at, answer_due_at, responded_at, justified \
-         FROM assignment.urges WHERE assignment_id = ANY($1) ORDER BY seq",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for u in urges {
-        let id: Uuid = u.try_get("assignment_id")?;
-        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
-            row.urges.push(UrgeRow {
-                id: u.try_get("id")?,
-                seq: u.try_get("seq")?,
-                kind: u.try_get("kind")?,
-                milestone: u.try_get("milestone")?,
-                period: u.try_get("period")?,
-                note: u.try_get("note")?,
-                issued_by: u.try_get("issued_by")?,
-                issued_at: u.try_get("issued_at")?,
-                answer_due_at: u.try_get("answer_due_at")?,
-                responded_at: u.try_get("responded_at")?,
-                justified: u.try_get("justified")?,
-            });
-        }
-    }
-    let requests = sqlx::query(
-        "SELECT id, assignment_id, kind, reason, new_date, state, requested_by, requested_at, decided_by, comment \
-         FROM assignment.requests WHERE assignment_id = ANY($1) ORDER BY requested_at, id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for q in requests {
-        let id: Uuid = q.try_get("assignment_id")?;
-        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
-            row.requests.push(RequestRow {
-                id: q.try_get("id")?,
-                kind: q.try_get("kind")?,
-                reason: q.try_get("reason")?,
-                new_date: q.try_get("new_date")?,
-                state: q.try_get("state")?,
-                requested_by: q.try_get("requested_by")?,
-                requested_at: q.try_get("requested_at")?,
-                decided_by: q.try_get("decided_by")?,
-                comment: q.try_get("comment")?,
-            });
-        }
-    }
-    let feedback = sqlx::query(
-        "SELECT id, assignment_id, kind, body, reason, next_steps, progress, attachments, submitted_by, submitted_at \
-         FROM assignment.feedback WHERE assignment_id = ANY($1) ORDER BY submitted_at, id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for f in feedback {
-        let id: Uuid = f.try_get("assignment_id")?;
-        let kind: String = f.try_get("kind")?;
-        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
-            row.feedback.push(FeedbackRow {
-                id: f.try_get("id")?,
-                kind: FeedbackKind::from_code(&kind).ok_or_else(|| anyhow::anyhow!("unknown feedback kind {kind}"))?,
-                body: f.try_get("body")?,
-                reason: f.try_get("reason")?,
-                next_steps: f.try_get("next_steps")?,
-                progress: f.try_get("progress")?,
-                attachments: f.try_get("attachments")?,
-                submitted_by: f.try_get("submitted_by")?,
-                submitted_at: f.try_get("submitted_at")?,
-            });
-        }
+    for (id, milestones, feedback, requests, urges) in lists {
+        let Some(row) = rows.iter_mut().find(|r| r.id == id) else {
+            continue;
+        };
+        row.milestones = serde_json::from_value(milestones).map_err(anyhow::Error::from)?;
+        let feedback: Vec<FeedbackJson> = serde_json::from_value(feedback).map_err(anyhow::Error::from)?;
+        row.feedback = feedback
+            .into_iter()
+            .map(|f| {
+                Ok(FeedbackRow {
+                    id: f.id,
+                    kind: FeedbackKind::from_code(&f.kind)
+                        .ok_or_else(|| anyhow::anyhow!("unknown feedback kind {}", f.kind))?,
+                    body: f.body,
+                    reason: f.reason,
+                    next_steps: f.next_steps,
+                    progress: f.progress,
+                    attachments: f.attachments,
+                    submitted_by: f.submitted_by,
+                    submitted_at: f.submitted_at,
+                })
+            })
+            .collect::<Result<_>>()?;
+        row.requests = serde_json::from_value(requests).map_err(anyhow::Error::from)?;
+        row.urges = serde_json::from_value(urges).map_err(anyhow::Error::from)?;
     }
     Ok(())
+}
+
+/// A feedback row as `attach` receives it.
+#[derive(serde::Deserialize)]
+struct FeedbackJson {
+    id: Uuid,
+    kind: String,
+    body: String,
+    reason: Option<String>,
+    next_steps: String,
+    progress: serde_json::Value,
+    attachments: Vec<String>,
+    submitted_by: String,
+    submitted_at: DateTime<Utc>,
 }
 
 pub async fn assignment(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<AssignmentRow>> {

@@ -28,7 +28,12 @@ pub struct AssignmentService {
     pub(crate) pool: PgPool,
     pub(crate) clock: Clock,
     pub(crate) tz: chrono_tz::Tz,
+    lights: std::sync::Arc<tokio::sync::RwLock<Option<(std::time::Instant, Calendar)>>>,
 }
+
+/// How long the calendar used for traffic lights is kept: deadlines are
+/// always computed from the stored calendar, lights may lag a reload by this.
+const LIGHT_CALENDAR_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub(crate) fn not_found(id: Uuid) -> Error {
     Error::not_found("assignment", "交办事项", id)
@@ -97,7 +102,24 @@ pub(crate) fn summary(row: &AssignmentRow) -> serde_json::Value {
 
 impl AssignmentService {
     pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz) -> Self {
-        Self { pool, clock, tz }
+        Self {
+            pool,
+            clock,
+            tz,
+            lights: Default::default(),
+        }
+    }
+
+    /// The calendar the traffic lights judge "the next working day" by.
+    pub(crate) async fn light_calendar(&self, conn: &mut PgConnection) -> Result<Calendar> {
+        if let Some((read_at, calendar)) = &*self.lights.read().await {
+            if read_at.elapsed() < LIGHT_CALENDAR_TTL {
+                return Ok(calendar.clone());
+            }
+        }
+        let calendar = crate::store::calendar(&mut *conn).await?;
+        *self.lights.write().await = Some((std::time::Instant::now(), calendar.clone()));
+        Ok(calendar)
     }
 
     pub(crate) async fn context(&self, p: &Principal, request_id: &str) -> Result<MutationContext> {
@@ -266,7 +288,7 @@ impl AssignmentService {
         now: DateTime<Utc>,
     ) -> Result<(AssignmentRow, pb::Assignment)> {
         let row = store::assignment(conn, id, false).await?.ok_or_else(|| not_found(id))?;
-        let calendar = crate::store::calendar(&mut *conn).await?;
+        let calendar = self.light_calendar(conn).await?;
         let message = self.message(&row, &calendar, now);
         Ok((row, message))
     }
@@ -418,7 +440,7 @@ impl AssignmentService {
         let mut conn = self.pool.acquire().await?;
         let mut rows = store::list(&mut conn, &filter, after, limit + 1).await?;
         let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.id.to_string()]));
-        let calendar = crate::store::calendar(&mut *conn).await?;
+        let calendar = self.light_calendar(&mut conn).await?;
         let now = self.clock.now().await?;
         Ok(pb::ListAssignmentsResponse {
             assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
@@ -685,7 +707,7 @@ impl AssignmentService {
         let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
         mutate(&self.pool, &ctx, "CloseOut", req, async |conn: &mut PgConnection| {
             let ids = store::close_out(conn, monday, start, scope.as_deref(), ctx.now).await?;
-            let calendar = crate::store::calendar(&mut *conn).await?;
+            let calendar = self.light_calendar(conn).await?;
             let rows = store::closed_out_in(conn, monday, scope.as_deref()).await?;
             let changes = rows
                 .iter()
@@ -720,7 +742,7 @@ impl AssignmentService {
         let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
         let mut conn = self.pool.acquire().await?;
         let rows = store::closed_out_in(&mut conn, monday, scope.as_deref()).await?;
-        let calendar = crate::store::calendar(&mut *conn).await?;
+        let calendar = self.light_calendar(&mut conn).await?;
         Ok(pb::CloseOutList {
             week: Some(date(monday)),
             assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
