@@ -4,7 +4,9 @@
 //! request id, so loading again changes nothing.
 
 use anyhow::Context;
+use duban_assignment::assignments::AssignmentService;
 use duban_platform::auth::Principal;
+use duban_proto::assignment::v1 as apb;
 use duban_proto::registry::v1 as pb;
 use duban_registry::items::service::ItemService;
 use duban_registry::org::store as org;
@@ -535,5 +537,52 @@ pub async fn load_items(items: &ItemService, pool: &PgPool, admin: &Principal) -
     d.registered("npc-108", proposal, "同意").await?;
     let _ = zhao;
     tracing::info!("demo ledger loaded");
+    Ok(())
+}
+
+/// Puts the demo's registered top-level items under follow-up: assigned now
+/// (on the dev clock), the first acknowledged and reported on, so the ledger
+/// shows states, deadlines and feedback. Every call has a fixed request id.
+/// A missing calendar year (the demo run long after 2026) only skips this.
+pub async fn load_follow_up(assignments: &AssignmentService, pool: &PgPool, admin: &Principal) -> anyhow::Result<()> {
+    let items: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT id, number FROM registry.items WHERE state = 'registered' AND parent_id IS NULL AND number IS NOT NULL ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut assigned = Vec::new();
+    for (id, number) in items {
+        let req = apb::AssignItemRequest {
+            request_id: format!("demo-assign-{number}"),
+            item_id: id.to_string(),
+            ..Default::default()
+        };
+        match assignments.assign(admin, &req).await {
+            Ok(out) => assigned.extend(out.assignments),
+            Err(e) => {
+                tracing::warn!(item = number, error = %e, "demo follow-up skipped");
+                return Ok(());
+            }
+        }
+    }
+    if let Some(first) = assigned.iter().find(|a| a.role == "lead") {
+        let ack = apb::AcknowledgeRequest {
+            request_id: "demo-ack-1".into(),
+            id: first.id.clone(),
+            etag: first.etag.clone(),
+            deployment: "召开专题会议研究部署,明确分管领导和具体承办人".into(),
+        };
+        let a = assignments.acknowledge(admin, &ack).await.map_err(err)?;
+        let initial = apb::SubmitFeedbackRequest {
+            request_id: "demo-feedback-1".into(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            kind: "initial".into(),
+            text: "已完成方案初稿,正在征求各庭室意见".into(),
+            ..Default::default()
+        };
+        assignments.feedback(admin, &initial).await.map_err(err)?;
+    }
+    tracing::info!(assignments = assigned.len(), "demo follow-up loaded");
     Ok(())
 }

@@ -136,5 +136,12 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
         "demo court loaded"
     );
     let items = ItemService::new(pool.clone(), clock.clone(), tz);
-    crate::demo::load_items(&items, pool, admin).await
+    crate::demo::load_items(&items, pool, admin).await?;
+    // Follow-up needs the shipped calendars, which the suite seeds on start.
+    duban_assignment::calendar::CalendarService::new(pool.clone(), clock.clone(), tz)
+        .seed()
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
+    let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
+    crate::demo::load_follow_up(&assignments, pool, admin).await
 }

@@ -442,7 +442,11 @@ fn item_row(i: &pb::Item) -> Vec<String> {
         i.title.clone(),
         label(conv::urgency_from(i.urgency), UrgencyClass::label_zh).into(),
         i.lead_unit_name.clone(),
-        label(conv::state_from(i.state), RegistrationState::label_zh).into(),
+        match &i.status {
+            // Under follow-up: where the follow-up stands.
+            Some(s) if !s.state_label.is_empty() => s.state_label.clone(),
+            _ => label(conv::state_from(i.state), RegistrationState::label_zh).into(),
+        },
         i.id.clone(),
     ]
 }
