@@ -119,18 +119,18 @@ impl TestApp {
     /// A token standing for a person of the directory (a leader deciding
     /// requests, say).
     pub async fn token_for(&self, person_id: Uuid, roles: &[Role], scope: &[Uuid]) -> String {
-        let (_, secret) = TokenStore::new(self.db.pool.clone())
-            .create(&NewToken {
+        mint(
+            &self.db,
+            NewToken {
                 principal: format!("person-{person_id}"),
                 person_id: Some(person_id),
                 roles: roles.to_vec(),
                 unit_scope: scope.to_vec(),
                 expires_at: chrono::Utc::now() + chrono::Duration::days(1),
                 description: String::new(),
-            })
-            .await
-            .expect("token");
-        secret
+            },
+        )
+        .await
     }
 
     /// Loads the demo court through the import RPC, as `duban dev --demo` does.
@@ -190,6 +190,79 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no person {code}"))
     }
 
+    /// `item` drafted in the demo court as admin: a general-class item from
+    /// a president's instruction unless it says otherwise.
+    pub async fn draft_item(&self, item: pb::Item) -> pb::Item {
+        let court = self.unit_by_code("jczy").await;
+        let mut registry = self.admin().await;
+        let source = registry
+            .create_source(pb::CreateSourceRequest {
+                request_id: rid(),
+                source: Some(pb::Source {
+                    kind: pb::SourceKind::PresidentInstruction as i32,
+                    title: format!("关于{}的批示", item.title),
+                    court_id: court.id.clone(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("source")
+            .into_inner();
+        let general = item.urgency == pb::UrgencyClass::Unspecified as i32;
+        registry
+            .create_item(pb::CreateItemRequest {
+                request_id: rid(),
+                item: Some(pb::Item {
+                    source_id: source.id,
+                    court_id: court.id,
+                    urgency: if general {
+                        pb::UrgencyClass::General as i32
+                    } else {
+                        item.urgency
+                    },
+                    urgency_reason: if item.urgency_reason.is_empty() {
+                        "院长批示".into()
+                    } else {
+                        item.urgency_reason.clone()
+                    },
+                    ..item
+                }),
+            })
+            .await
+            .expect("item")
+            .into_inner()
+    }
+
+    /// Submits and approves `item` (立项), as admin.
+    pub async fn register(&self, item: pb::Item) -> pb::Item {
+        let mut registry = self.admin().await;
+        let item = registry
+            .submit_item(pb::SubmitItemRequest {
+                request_id: rid(),
+                id: item.id,
+                etag: item.etag,
+            })
+            .await
+            .expect("submit")
+            .into_inner();
+        registry
+            .approve_item(pb::ApproveItemRequest {
+                request_id: rid(),
+                id: item.id,
+                etag: item.etag,
+                ..Default::default()
+            })
+            .await
+            .expect("approve")
+            .into_inner()
+    }
+
+    /// A registered item, ready to be assigned.
+    pub async fn registered_item(&self, item: pb::Item) -> pb::Item {
+        let item = self.draft_item(item).await;
+        self.register(item).await
+    }
+
     async fn wait_until_serving(&self) {
         use tonic_health::pb::health_client::HealthClient;
         use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
@@ -223,18 +296,28 @@ pub async fn issue_token(
     scope: &[Uuid],
     expires_in: Option<chrono::Duration>,
 ) -> String {
-    let (_, secret) = TokenStore::new(db.pool.clone())
-        .create(&NewToken {
+    mint(
+        db,
+        NewToken {
             principal: principal.into(),
             person_id: None,
             roles: roles.to_vec(),
             unit_scope: scope.to_vec(),
             expires_at: chrono::Utc::now() + expires_in.unwrap_or(chrono::Duration::days(1)),
             description: String::new(),
-        })
-        .await
-        .expect("token");
+        },
+    )
+    .await
+}
+
+async fn mint(db: &TestDatabase, token: NewToken) -> String {
+    let (_, secret) = TokenStore::new(db.pool.clone()).create(&token).await.expect("token");
     secret
+}
+
+/// A calendar date as the API carries it.
+pub fn date(year: i32, month: i32, day: i32) -> pb::Date {
+    pb::Date { year, month, day }
 }
 
 /// A fresh request id.

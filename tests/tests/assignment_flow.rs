@@ -5,12 +5,8 @@
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{TestApp, rid, uuid};
+use duban_tests::{TestApp, date as d, rid, uuid};
 use tonic::Code;
-
-fn d(y: i32, m: i32, day: i32) -> reg::Date {
-    reg::Date { year: y, month: m, day }
-}
 
 fn due(a: &pb::Assignment) -> Vec<(String, reg::Date)> {
     a.milestones
@@ -35,36 +31,14 @@ async fn an_item_followed_from_assignment_to_close_out() {
     let zxj = app.unit_by_code("jczy-zxj").await;
     let lat = app.unit_by_code("jczy-lat").await;
     let court = app.unit_by_code("jczy").await;
-    let source = registry
-        .create_source(reg::CreateSourceRequest {
-            request_id: rid(),
-            source: Some(reg::Source {
-                kind: reg::SourceKind::PresidentInstruction as i32,
-                title: "关于涉企执行案件的批示".into(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
+    let item = app
+        .draft_item(reg::Item {
+            title: "涉企执行案件专项清理".into(),
+            lead_unit_id: zxj.id.clone(),
+            co_unit_ids: vec![lat.id.clone()],
+            ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .create_item(reg::CreateItemRequest {
-            request_id: rid(),
-            item: Some(reg::Item {
-                title: "涉企执行案件专项清理".into(),
-                source_id: source.id.clone(),
-                urgency: reg::UrgencyClass::General as i32,
-                urgency_reason: "院长批示".into(),
-                lead_unit_id: zxj.id.clone(),
-                co_unit_ids: vec![lat.id.clone()],
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     let mut admin = app.assignments(&app.admin_token).await;
     // Not registered yet: cannot be assigned.
     let err = admin
@@ -76,24 +50,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    let item = registry
-        .submit_item(reg::SubmitItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    registry
-        .approve_item(reg::ApproveItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let item = app.register(item).await;
 
     // 交办 by the office supervisor, on the eve of National Day.
     let supervisor = app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await;

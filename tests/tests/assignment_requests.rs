@@ -5,13 +5,9 @@
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{TestApp, rid, uuid};
+use duban_tests::{TestApp, date as d, rid, uuid};
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn d(y: i32, m: i32, day: i32) -> reg::Date {
-    reg::Date { year: y, month: m, day }
-}
 
 fn due(a: &pb::Assignment) -> Vec<reg::Date> {
     a.milestones.iter().map(|m| m.due_date.unwrap()).collect()
@@ -27,56 +23,15 @@ async fn extensions_and_suspensions() {
     let lat = app.unit_by_code("jczy-lat").await;
     let sun = app.person_by_code("sun.lijun").await;
     let chen = app.person_by_code("chen.lixin").await;
-    let mut registry = app.admin().await;
-    let source = registry
-        .create_source(reg::CreateSourceRequest {
-            request_id: rid(),
-            source: Some(reg::Source {
-                kind: reg::SourceKind::LeaderInstruction as i32,
-                title: "批示".into(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .create_item(reg::CreateItemRequest {
-            request_id: rid(),
-            item: Some(reg::Item {
-                title: "执行案款集中清理".into(),
-                source_id: source.id,
-                urgency: reg::UrgencyClass::General as i32,
-                urgency_reason: "常规".into(),
-                lead_unit_id: zxj.id.clone(),
-                co_unit_ids: vec![lat.id.clone()],
-                supervising_leader_id: sun.id.clone(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .submit_item(reg::SubmitItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    registry
-        .approve_item(reg::ApproveItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
+    let item = app
+        .registered_item(reg::Item {
+            title: "执行案款集中清理".into(),
+            lead_unit_id: zxj.id.clone(),
+            co_unit_ids: vec![lat.id.clone()],
+            supervising_leader_id: sun.id.clone(),
             ..Default::default()
         })
-        .await
-        .unwrap();
+        .await;
     let mut admin = app.assignments(&app.admin_token).await;
     let assigned = admin
         .assign_item(pb::AssignItemRequest {
@@ -261,56 +216,14 @@ async fn reloading_a_calendar_year_recomputes_the_open_deadlines() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
     app.set_clock("2026-09-30T10:00:00+08:00").await;
-    let court = app.unit_by_code("jczy").await;
     let lat = app.unit_by_code("jczy-lat").await;
-    let mut registry = app.admin().await;
-    let source = registry
-        .create_source(reg::CreateSourceRequest {
-            request_id: rid(),
-            source: Some(reg::Source {
-                kind: reg::SourceKind::Other as i32,
-                title: "来源".into(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .create_item(reg::CreateItemRequest {
-            request_id: rid(),
-            item: Some(reg::Item {
-                title: "诉讼服务窗口改造".into(),
-                source_id: source.id,
-                urgency: reg::UrgencyClass::General as i32,
-                urgency_reason: "常规".into(),
-                lead_unit_id: lat.id.clone(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .submit_item(reg::SubmitItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    registry
-        .approve_item(reg::ApproveItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
+    let item = app
+        .registered_item(reg::Item {
+            title: "诉讼服务窗口改造".into(),
+            lead_unit_id: lat.id.clone(),
             ..Default::default()
         })
-        .await
-        .unwrap();
+        .await;
     let mut admin = app.assignments(&app.admin_token).await;
     let a = admin
         .assign_item(pb::AssignItemRequest {

@@ -35,54 +35,13 @@ async fn reminders_urges_and_the_criticism_flag() {
     app.set_clock("2026-09-30T10:00:00+08:00").await;
     let court = app.unit_by_code("jczy").await;
     let zxj = app.unit_by_code("jczy-zxj").await;
-    let mut registry = app.admin().await;
-    let source = registry
-        .create_source(reg::CreateSourceRequest {
-            request_id: rid(),
-            source: Some(reg::Source {
-                kind: reg::SourceKind::PresidentInstruction as i32,
-                title: "批示".into(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .create_item(reg::CreateItemRequest {
-            request_id: rid(),
-            item: Some(reg::Item {
-                title: "终本案件集中清查".into(),
-                source_id: source.id,
-                urgency: reg::UrgencyClass::General as i32,
-                urgency_reason: "常规".into(),
-                lead_unit_id: zxj.id.clone(),
-                court_id: court.id.clone(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let item = registry
-        .submit_item(reg::SubmitItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    registry
-        .approve_item(reg::ApproveItemRequest {
-            request_id: rid(),
-            id: item.id.clone(),
-            etag: item.etag,
+    let item = app
+        .registered_item(reg::Item {
+            title: "终本案件集中清查".into(),
+            lead_unit_id: zxj.id.clone(),
             ..Default::default()
         })
-        .await
-        .unwrap();
+        .await;
     let mut office = app
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
         .await;
