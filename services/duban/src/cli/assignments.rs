@@ -458,12 +458,13 @@ pub struct SuspendArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["approve", "reject"])))]
 pub struct DecideArgs {
     /// The assignment.
     pub id: String,
     /// The pending request (shown by `duban assignments --json` or the OA).
     pub request: String,
-    #[arg(long, conflicts_with = "reject")]
+    #[arg(long)]
     pub approve: bool,
     #[arg(long)]
     pub reject: bool,
@@ -522,7 +523,6 @@ pub async fn suspend(data_dir: &Path, args: SuspendArgs) -> anyhow::Result<()> {
 }
 
 pub async fn decide(data_dir: &Path, args: DecideArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.approve || args.reject, "say --approve or --reject");
     let mut c = connect(&args.client, data_dir).await?;
     let etag = etag(&mut c, &args.id).await?;
     let a = c
@@ -567,12 +567,13 @@ pub struct UrgeArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["justified", "unjustified"])))]
 pub struct JudgeArgs {
     pub id: String,
     /// The urge whose answer is judged (第N次催办: its number, or its id).
     pub urge: String,
     /// The answer gives a justified reason (正当理由).
-    #[arg(long, conflicts_with = "unjustified")]
+    #[arg(long)]
     pub justified: bool,
     #[arg(long)]
     pub unjustified: bool,
@@ -601,7 +602,6 @@ pub async fn urge(data_dir: &Path, args: UrgeArgs) -> anyhow::Result<()> {
 }
 
 pub async fn judge(data_dir: &Path, args: JudgeArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.justified || args.unjustified, "say --justified or --unjustified");
     let mut c = connect(&args.client, data_dir).await?;
     let current = c
         .get_assignment(pb::GetAssignmentRequest { id: args.id.clone() })
@@ -629,11 +629,12 @@ pub async fn judge(data_dir: &Path, args: JudgeArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["passed", "failed"])))]
 pub struct ReInspectArgs {
     /// The item (id).
     pub item: String,
     /// The re-inspection found the work done (otherwise: reopen it).
-    #[arg(long, conflicts_with = "failed")]
+    #[arg(long)]
     pub passed: bool,
     #[arg(long)]
     pub failed: bool,
@@ -644,7 +645,6 @@ pub struct ReInspectArgs {
 }
 
 pub async fn reinspect(data_dir: &Path, args: ReInspectArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.passed || args.failed, "say --passed or --failed");
     let mut c = connect(&args.client, data_dir).await?;
     let out = c
         .re_inspect(pb::ReInspectRequest {
