@@ -93,10 +93,22 @@ pub(crate) fn change(
     }
 }
 
+/// What every assignment event carries: enough for a consumer (appraisal,
+/// the reporting worker, the OA) to follow an assignment from events alone,
+/// without reading the assignment service's tables.
 pub(crate) fn summary(row: &AssignmentRow) -> serde_json::Value {
+    let milestones: Vec<_> = row
+        .milestones
+        .iter()
+        .map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "due_at": m.due_at, "met_at": m.met_at, "calendar_versions": m.calendar_versions}))
+        .collect();
     serde_json::json!({
-        "item_id": row.item_id, "round": row.round, "unit_id": row.unit_id, "role": row.role,
-        "state": row.state, "grade": row.grade, "version": row.version,
+        "item_id": row.item_id, "item_number": row.item_number, "round": row.round,
+        "unit_id": row.unit_id, "role": row.role, "urgency": row.urgency.code(),
+        "head_id": row.head.0, "liaison_id": row.liaison.0,
+        "assigned_at": row.assigned_at, "state": row.state, "grade": row.grade,
+        "suspended_at": row.suspended_at, "flagged_at": row.flagged_at,
+        "milestones": milestones, "version": row.version,
     })
 }
 
@@ -391,10 +403,7 @@ impl AssignmentService {
         let mut out = Vec::new();
         for id in ids {
             let (row, message) = self.reload(conn, id, ctx.now).await?;
-            let due: Vec<_> = row.milestones.iter().map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "calendar_versions": m.calendar_versions})).collect();
-            let mut after = summary(&row);
-            after["milestones"] = serde_json::Value::Array(due);
-            changes.push(change("assignment.assigned", &row, None, Some(after)));
+            changes.push(change("assignment.assigned", &row, None, Some(summary(&row))));
             out.push(message);
         }
         Ok((out, changes))
