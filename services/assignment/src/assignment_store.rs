@@ -85,6 +85,8 @@ pub struct MilestoneRow {
     pub due_at: DateTime<Utc>,
     pub calendar_versions: serde_json::Value,
     pub met_at: Option<DateTime<Utc>>,
+    pub opened_at: DateTime<Utc>,
+    pub yellow_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +136,42 @@ pub struct AssignmentRow {
     pub feedback: Vec<FeedbackRow>,
     pub requests: Vec<RequestRow>,
     pub urges: Vec<UrgeRow>,
+    pub plans: Vec<PlanRow>,
+    pub attention_months: Option<i32>,
+    pub attention_since: Option<DateTime<Utc>>,
+    /// The item is registered for continuing attention (持续关注).
+    pub item_continuing: bool,
+}
+
+/// A major item's plan.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PlanRow {
+    pub id: Uuid,
+    pub summary: String,
+    /// [{"date": …, "what": …}]
+    pub steps: serde_json::Value,
+    pub state: String,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub comment: String,
+}
+
+impl PlanRow {
+    pub fn steps(&self) -> Vec<duban_core::plan::PlanStep> {
+        self.steps
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                Some(duban_core::plan::PlanStep {
+                    date: s["date"].as_str()?.parse().ok()?,
+                    what: s["what"].as_str()?.to_owned(),
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -165,7 +203,8 @@ pub struct RequestRow {
     pub comment: String,
 }
 
-const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number \
+const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number, \
+                             i.continuing_attention AS item_continuing \
                       FROM assignment.assignments a JOIN registry.assignable_items i ON i.id = a.item_id ";
 
 fn from_row(r: &PgRow) -> Result<AssignmentRow> {
@@ -205,6 +244,10 @@ fn from_row(r: &PgRow) -> Result<AssignmentRow> {
         feedback: Vec::new(),
         requests: Vec::new(),
         urges: Vec::new(),
+        plans: Vec::new(),
+        attention_months: r.try_get("attention_months")?,
+        attention_since: r.try_get("attention_since")?,
+        item_continuing: r.try_get("item_continuing")?,
     })
 }
 
@@ -215,10 +258,19 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
         return Ok(());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let lists: Vec<(Uuid, serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value)> = sqlx::query_as(
+    type Lists = (
+        Uuid,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+    );
+    let lists: Vec<Lists> = sqlx::query_as(
         "SELECT a.id, \
             (SELECT coalesce(json_agg(json_build_object('kind', m.kind, 'rule', m.rule, 'due_date', m.due_date, \
-                     'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at) ORDER BY m.due_at, m.kind), '[]') \
+                     'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at, \
+                     'opened_at', m.opened_at, 'yellow_at', m.yellow_at) ORDER BY m.due_at, m.kind), '[]') \
              FROM assignment.milestones m WHERE m.assignment_id = a.id), \
             (SELECT coalesce(json_agg(json_build_object('id', f.id, 'kind', f.kind, 'body', f.body, 'reason', f.reason, \
                      'next_steps', f.next_steps, 'progress', f.progress, 'attachments', f.attachments, \
@@ -231,13 +283,18 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
             (SELECT coalesce(json_agg(json_build_object('id', u.id, 'seq', u.seq, 'kind', u.kind, 'milestone', u.milestone, \
                      'period', u.period, 'note', u.note, 'issued_by', u.issued_by, 'issued_at', u.issued_at, \
                      'answer_due_at', u.answer_due_at, 'responded_at', u.responded_at, 'justified', u.justified) ORDER BY u.seq), '[]') \
-             FROM assignment.urges u WHERE u.assignment_id = a.id) \
+             FROM assignment.urges u WHERE u.assignment_id = a.id), \
+            (SELECT coalesce(json_agg(json_build_object('id', p.id, 'summary', p.summary, 'steps', p.steps, \
+                     'state', p.state, 'submitted_by', p.submitted_by, 'submitted_at', p.submitted_at, \
+                     'decided_by', p.decided_by, 'decided_at', p.decided_at, 'comment', p.comment) \
+                     ORDER BY p.submitted_at, p.id), '[]') \
+             FROM assignment.plans p WHERE p.assignment_id = a.id) \
          FROM unnest($1::uuid[]) AS a(id)",
     )
     .bind(&ids)
     .fetch_all(conn)
     .await?;
-    for (id, milestones, feedback, requests, urges) in lists {
+    for (id, milestones, feedback, requests, urges, plans) in lists {
         let Some(row) = rows.iter_mut().find(|r| r.id == id) else {
             continue;
         };
@@ -262,6 +319,7 @@ async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<(
             .collect::<Result<_>>()?;
         row.requests = serde_json::from_value(requests).map_err(anyhow::Error::from)?;
         row.urges = serde_json::from_value(urges).map_err(anyhow::Error::from)?;
+        row.plans = serde_json::from_value(plans).map_err(anyhow::Error::from)?;
     }
     Ok(())
 }
@@ -380,20 +438,34 @@ pub async fn insert(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    for m in milestones {
-        sqlx::query(
-            "INSERT INTO assignment.milestones (assignment_id, kind, rule, due_date, due_at, calendar_versions) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(a.id)
-        .bind(&m.kind)
-        .bind(&m.rule)
-        .bind(m.due_date)
-        .bind(m.due_at)
-        .bind(&m.calendar_versions)
-        .execute(&mut *conn)
-        .await?;
-    }
+    insert_milestones(conn, a.id, milestones).await
+}
+
+/// Adds milestones to an assignment, in one statement.
+pub async fn insert_milestones(conn: &mut PgConnection, id: Uuid, milestones: &[MilestoneRow]) -> Result<()> {
+    let kind: Vec<&str> = milestones.iter().map(|m| m.kind.as_str()).collect();
+    let rule: Vec<&str> = milestones.iter().map(|m| m.rule.as_str()).collect();
+    let due_date: Vec<NaiveDate> = milestones.iter().map(|m| m.due_date).collect();
+    let due_at: Vec<DateTime<Utc>> = milestones.iter().map(|m| m.due_at).collect();
+    let versions: Vec<&serde_json::Value> = milestones.iter().map(|m| &m.calendar_versions).collect();
+    let opened_at: Vec<DateTime<Utc>> = milestones.iter().map(|m| m.opened_at).collect();
+    let yellow_at: Vec<DateTime<Utc>> = milestones.iter().map(|m| m.yellow_at).collect();
+    sqlx::query(
+        "INSERT INTO assignment.milestones \
+           (assignment_id, kind, rule, due_date, due_at, calendar_versions, opened_at, yellow_at) \
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::date[], $5::timestamptz[], $6::jsonb[], \
+                                  $7::timestamptz[], $8::timestamptz[])",
+    )
+    .bind(id)
+    .bind(&kind)
+    .bind(&rule)
+    .bind(&due_date)
+    .bind(&due_at)
+    .bind(&versions)
+    .bind(&opened_at)
+    .bind(&yellow_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -499,7 +571,8 @@ pub async fn close_out(
     Ok(sqlx::query_scalar(
         "UPDATE assignment.assignments SET state = 'closed_out', closed_out_at = $3, closeout_week = $1, \
             updated_at = $3, version = version + 1 \
-         WHERE state = 'verified' AND verified_at < $2 AND ($4::uuid[] IS NULL OR unit_ancestry && $4) RETURNING id",
+         WHERE state = 'verified' AND verified_at < $2 AND attention_months IS NULL \
+           AND ($4::uuid[] IS NULL OR unit_ancestry && $4) RETURNING id",
     )
     .bind(week)
     .bind(monday_start)
@@ -585,14 +658,7 @@ pub enum Move {
 }
 
 /// Moves a milestone's deadline, remembering why.
-pub async fn move_milestone(
-    conn: &mut PgConnection,
-    id: Uuid,
-    kind: &str,
-    due_date: NaiveDate,
-    due_at: DateTime<Utc>,
-    why: Move,
-) -> Result<()> {
+pub async fn move_milestone(conn: &mut PgConnection, id: Uuid, kind: &str, due: &Due, why: Move) -> Result<()> {
     let (extended, shift, versions) = match why {
         Move::Extended => (true, 0, None),
         Move::Shifted(days) => (false, days, None),
@@ -600,19 +666,28 @@ pub async fn move_milestone(
     };
     sqlx::query(
         "UPDATE assignment.milestones SET due_date = $3, due_at = $4, extended = extended OR $5, \
-            shift_days = shift_days + $6, calendar_versions = coalesce($7, calendar_versions) \
+            shift_days = shift_days + $6, calendar_versions = coalesce($7, calendar_versions), yellow_at = $8 \
          WHERE assignment_id = $1 AND kind = $2",
     )
     .bind(id)
     .bind(kind)
-    .bind(due_date)
-    .bind(due_at)
+    .bind(due.date)
+    .bind(due.at)
     .bind(extended)
     .bind(shift)
     .bind(versions)
+    .bind(due.yellow_at)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A milestone's last day and the instants its light turns yellow and red.
+#[derive(Debug, Clone, Copy)]
+pub struct Due {
+    pub date: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub yellow_at: DateTime<Utc>,
 }
 
 /// An open milestone whose deadline was computed from `year`'s calendar and
@@ -636,7 +711,7 @@ pub async fn milestones_depending_on(conn: &mut PgConnection, year: i32) -> Resu
                 a.policy, a.unit_ancestry \
          FROM assignment.milestones m JOIN assignment.assignments a ON a.id = m.assignment_id \
          WHERE m.met_at IS NULL AND NOT m.extended AND m.calendar_versions ? $1 \
-           AND a.state NOT IN ('verified', 'closed_out') \
+           AND m.kind IN ('deploy', 'initial', 'resolve') AND a.state NOT IN ('verified', 'closed_out') \
          ORDER BY m.assignment_id, m.kind FOR UPDATE OF a",
     )
     .bind(year.to_string())
@@ -700,7 +775,7 @@ pub async fn reminder_candidates(
         "SELECT m.assignment_id, m.kind FROM assignment.milestones m \
          JOIN assignment.assignments a ON a.id = m.assignment_id \
          WHERE m.met_at IS NULL AND m.due_at > $1 AND m.due_date <= $2 \
-           AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL \
+           AND (a.state NOT IN ('verified', 'closed_out') OR m.kind LIKE 'stage.%') AND a.suspended_at IS NULL \
            AND NOT EXISTS (SELECT 1 FROM assignment.reminders r WHERE r.assignment_id = m.assignment_id AND r.milestone = m.kind)",
     )
     .bind(now)
@@ -715,7 +790,7 @@ pub async fn overdue_candidates(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> 
         "SELECT m.assignment_id, m.kind FROM assignment.milestones m \
          JOIN assignment.assignments a ON a.id = m.assignment_id \
          WHERE m.met_at IS NULL AND m.due_at <= $1 \
-           AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL \
+           AND (a.state NOT IN ('verified', 'closed_out') OR m.kind LIKE 'stage.%') AND a.suspended_at IS NULL \
            AND NOT EXISTS (SELECT 1 FROM assignment.urges u WHERE u.assignment_id = m.assignment_id \
                            AND u.kind = 'automatic' AND u.milestone = m.kind) \
          ORDER BY m.due_at",
@@ -871,11 +946,14 @@ pub async fn insert_reinspection(
     Ok(id)
 }
 
-/// An overdue assignment and what it reported and was urged for, month by month.
+/// An assignment that owes a progress report every month — overdue, or
+/// going by an approved plan — and what it reported and was urged for.
 #[derive(Debug, Clone)]
 pub struct MonthlyCandidate {
     pub assignment: Uuid,
-    pub resolve_due: NaiveDate,
+    /// The resolution's last day (overdue), or the day its plan was approved.
+    pub since: NaiveDate,
+    pub by_plan: bool,
     /// Months (YYYY-MM, court time) with a progress report or delay explanation.
     pub reported: Vec<String>,
     /// Months already urged for.
@@ -887,13 +965,21 @@ pub async fn monthly_candidates(
     now: DateTime<Utc>,
     tz: &str,
 ) -> Result<Vec<MonthlyCandidate>> {
-    let rows: Vec<(Uuid, NaiveDate, Vec<String>, Vec<String>)> = sqlx::query_as(
-        "SELECT a.id, m.due_date, \
+    let rows: Vec<(Uuid, NaiveDate, bool, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "SELECT c.id, c.since, c.by_plan, \
                 ARRAY(SELECT DISTINCT to_char(f.submitted_at AT TIME ZONE $2, 'YYYY-MM') FROM assignment.feedback f \
-                      WHERE f.assignment_id = a.id AND f.kind IN ('delay_explanation', 'progress')), \
-                ARRAY(SELECT u.period FROM assignment.urges u WHERE u.assignment_id = a.id AND u.kind = 'monthly') \
-         FROM assignment.assignments a JOIN assignment.milestones m ON m.assignment_id = a.id AND m.kind = 'resolve' \
-         WHERE m.met_at IS NULL AND m.due_at <= $1 AND a.state NOT IN ('verified', 'closed_out') AND a.suspended_at IS NULL",
+                      WHERE f.assignment_id = c.id AND f.kind IN ('delay_explanation', 'progress')), \
+                ARRAY(SELECT u.period FROM assignment.urges u WHERE u.assignment_id = c.id AND u.kind = 'monthly') \
+         FROM ( \
+            SELECT a.id, m.due_date AS since, false AS by_plan \
+            FROM assignment.assignments a JOIN assignment.milestones m ON m.assignment_id = a.id AND m.kind = 'resolve' \
+            WHERE m.met_at IS NULL AND m.due_at <= $1 AND a.state NOT IN ('verified', 'closed_out') \
+              AND a.suspended_at IS NULL \
+            UNION ALL \
+            SELECT a.id, (max(p.decided_at) AT TIME ZONE $2)::date, true \
+            FROM assignment.assignments a JOIN assignment.plans p ON p.assignment_id = a.id AND p.state = 'approved' \
+            WHERE a.state = 'plan_approved' AND a.suspended_at IS NULL GROUP BY a.id \
+         ) c",
     )
     .bind(now)
     .bind(tz)
@@ -901,11 +987,99 @@ pub async fn monthly_candidates(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(assignment, resolve_due, reported, urged)| MonthlyCandidate {
+        .map(|(assignment, since, by_plan, reported, urged)| MonthlyCandidate {
             assignment,
-            resolve_due,
+            since,
+            by_plan,
             reported,
             urged,
         })
         .collect())
+}
+
+pub async fn insert_plan(
+    conn: &mut PgConnection,
+    assignment: Uuid,
+    summary: &str,
+    steps: &[duban_core::plan::PlanStep],
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    let steps: Vec<_> = steps
+        .iter()
+        .map(|s| serde_json::json!({"date": s.date, "what": s.what}))
+        .collect();
+    sqlx::query(
+        "INSERT INTO assignment.plans (id, assignment_id, steps, summary, state, submitted_by, submitted_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+    )
+    .bind(id)
+    .bind(assignment)
+    .bind(serde_json::Value::Array(steps))
+    .bind(summary)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn decide_plan(
+    conn: &mut PgConnection,
+    plan: Uuid,
+    approve: bool,
+    by: &str,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE assignment.plans SET state = $2, decided_by = $3, decided_at = $4, comment = $5 WHERE id = $1")
+        .bind(plan)
+        .bind(if approve { "approved" } else { "rejected" })
+        .bind(by)
+        .bind(now)
+        .bind(comment)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks every open milestone whose kind starts with `prefix` met.
+pub async fn meet_all(conn: &mut PgConnection, id: Uuid, prefix: &str, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.milestones SET met_at = $3 \
+         WHERE assignment_id = $1 AND met_at IS NULL AND starts_with(kind, $2)",
+    )
+    .bind(id)
+    .bind(prefix)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Starts (with `months`), changes or (with `None`) ends continuing attention.
+pub async fn set_attention(conn: &mut PgConnection, id: Uuid, months: Option<i32>, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.assignments SET attention_months = $2, \
+            attention_since = CASE WHEN $2 IS NULL THEN NULL ELSE coalesce(attention_since, $3) END, \
+            updated_at = $3, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(months)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops the stage reports not yet due (ending or re-timing the attention).
+pub async fn drop_open_stages(conn: &mut PgConnection, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM assignment.milestones WHERE assignment_id = $1 AND met_at IS NULL AND kind LIKE 'stage.%'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -3,14 +3,14 @@
 //! caller's role and unit, and goes through `mutate`.
 
 use crate::assignment_store::{
-    self as store, AssignmentFilter, AssignmentRow, MilestoneRow, NewAssignment, NewFeedback, Verdict,
+    self as store, AssignmentFilter, AssignmentRow, Due, MilestoneRow, NewAssignment, NewFeedback, Verdict,
 };
 use crate::calendar::due_error;
 use crate::convert::{date, date_from, timestamp};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use duban_core::Violations;
 use duban_core::access::Action;
-use duban_core::assignment::{self as rules, AssignmentAction, AssignmentState, FeedbackKind, Grade, OpenMilestone};
+use duban_core::assignment::{self as rules, AssignmentAction, AssignmentState, FeedbackKind, Grade, Thresholds};
 use duban_core::calendar::Calendar;
 use duban_core::item::UrgencyClass;
 use duban_core::policy::{self, MilestoneKind};
@@ -28,18 +28,35 @@ pub struct AssignmentService {
     pub(crate) pool: PgPool,
     pub(crate) clock: Clock,
     pub(crate) tz: chrono_tz::Tz,
-    lights: std::sync::Arc<tokio::sync::RwLock<Option<(std::time::Instant, Calendar)>>>,
 }
 
-/// How long the calendar used for traffic lights is kept: deadlines are
-/// always computed from the stored calendar, lights may lag a reload by this.
-const LIGHT_CALENDAR_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// A milestone ending on `date` (24:00 court time), its window opened at
+/// `opened_at`: when it turns yellow and red.
+pub(crate) fn due(opened_at: DateTime<Utc>, date: NaiveDate, calendar: &Calendar, tz: &chrono_tz::Tz) -> Due {
+    let at = policy::end_of_day(date, tz);
+    Due {
+        date,
+        at,
+        yellow_at: rules::yellow_at(opened_at, date, at, calendar, tz),
+    }
+}
+
+/// The milestones whose clock runs: the open ones of a running assignment;
+/// after verification only a stage report owed under continuing attention;
+/// none while suspended.
+pub(crate) fn running_milestones(row: &AssignmentRow) -> impl Iterator<Item = &MilestoneRow> {
+    let open = rules::is_open(row.state);
+    let runs = row.suspended_at.is_none();
+    row.milestones
+        .iter()
+        .filter(move |m| runs && m.met_at.is_none() && (open || m.kind.starts_with("stage.")))
+}
 
 pub(crate) fn not_found(id: Uuid) -> Error {
     Error::not_found("assignment", "交办事项", id)
 }
 
-fn illegal(e: rules::IllegalStep) -> Error {
+pub(crate) fn illegal(e: rules::IllegalStep) -> Error {
     Error::precondition(e.reason(), e.reason_zh())
 }
 
@@ -114,24 +131,7 @@ pub(crate) fn summary(row: &AssignmentRow) -> serde_json::Value {
 
 impl AssignmentService {
     pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz) -> Self {
-        Self {
-            pool,
-            clock,
-            tz,
-            lights: Default::default(),
-        }
-    }
-
-    /// The calendar the traffic lights judge "the next working day" by.
-    pub(crate) async fn light_calendar(&self, conn: &mut PgConnection) -> Result<Calendar> {
-        if let Some((read_at, calendar)) = &*self.lights.read().await {
-            if read_at.elapsed() < LIGHT_CALENDAR_TTL {
-                return Ok(calendar.clone());
-            }
-        }
-        let calendar = crate::store::calendar(&mut *conn).await?;
-        *self.lights.write().await = Some((std::time::Instant::now(), calendar.clone()));
-        Ok(calendar)
+        Self { pool, clock, tz }
     }
 
     pub(crate) async fn context(&self, p: &Principal, request_id: &str) -> Result<MutationContext> {
@@ -144,29 +144,14 @@ impl AssignmentService {
     }
 
     /// The message for an assignment, its light judged at `now`.
-    fn message(&self, row: &AssignmentRow, calendar: &Calendar, now: DateTime<Utc>) -> pb::Assignment {
-        let open: Vec<OpenMilestone> = if rules::is_open(row.state) && row.suspended_at.is_none() {
-            row.milestones
-                .iter()
-                .filter(|m| m.met_at.is_none())
-                .map(|m| OpenMilestone {
-                    assigned_at: row.assigned_at,
-                    due_date: m.due_date,
-                    due_at: m.due_at,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let today = now.with_timezone(&self.tz).date_naive();
-        // A missing calendar year only hides the yellow warning, never red.
-        let light = rules::light(&open, now, today, calendar).unwrap_or_else(|_| {
-            if open.iter().any(|m| now >= m.due_at) {
-                rules::Light::Red
-            } else {
-                rules::Light::Green
-            }
-        });
+    fn message(&self, row: &AssignmentRow, now: DateTime<Utc>) -> pb::Assignment {
+        let running: Vec<Thresholds> = running_milestones(row)
+            .map(|m| Thresholds {
+                yellow_at: m.yellow_at,
+                due_at: m.due_at,
+            })
+            .collect();
+        let light = rules::light(&running, now);
         pb::Assignment {
             id: row.id.to_string(),
             item_id: row.item_id.to_string(),
@@ -188,8 +173,9 @@ impl AssignmentService {
             policy: row.policy.clone(),
             state: row.state.code().into(),
             state_label: row.state.label_zh().into(),
-            // While suspended the clock stands still: no light.
-            light: if row.suspended_at.is_some() {
+            // While suspended the clock stands still, and a finished
+            // assignment has none: no light.
+            light: if row.suspended_at.is_some() || (!rules::is_open(row.state) && running.is_empty()) {
                 String::new()
             } else {
                 light.code().into()
@@ -236,10 +222,7 @@ impl AssignmentService {
                 .iter()
                 .map(|m| pb::AssignmentMilestone {
                     kind: m.kind.clone(),
-                    label: MilestoneKind::from_code(&m.kind)
-                        .map(MilestoneKind::label_zh)
-                        .unwrap_or_default()
-                        .into(),
+                    label: duban_core::plan::milestone_label_zh(&m.kind),
                     rule: m.rule.clone(),
                     due_date: Some(date(m.due_date)),
                     due_time: Some(timestamp(m.due_at)),
@@ -290,6 +273,30 @@ impl AssignmentService {
             return_comment: row.return_comment.clone(),
             closed_out_time: row.closed_out_at.map(timestamp),
             etag: etag(row.version),
+            plans: row
+                .plans
+                .iter()
+                .map(|plan| pb::Plan {
+                    id: plan.id.to_string(),
+                    summary: plan.summary.clone(),
+                    steps: plan
+                        .steps()
+                        .into_iter()
+                        .map(|s| pb::PlanStep {
+                            date: Some(date(s.date)),
+                            what: s.what,
+                        })
+                        .collect(),
+                    state: plan.state.clone(),
+                    submitted_by: plan.submitted_by.clone(),
+                    submit_time: Some(timestamp(plan.submitted_at)),
+                    decided_by: plan.decided_by.clone().unwrap_or_default(),
+                    decide_time: plan.decided_at.map(timestamp),
+                    comment: plan.comment.clone(),
+                })
+                .collect(),
+            attention_months: row.attention_months.unwrap_or(0),
+            attention_since: row.attention_since.map(timestamp),
         }
     }
 
@@ -300,8 +307,7 @@ impl AssignmentService {
         now: DateTime<Utc>,
     ) -> Result<(AssignmentRow, pb::Assignment)> {
         let row = store::assignment(conn, id, false).await?.ok_or_else(|| not_found(id))?;
-        let calendar = self.light_calendar(conn).await?;
-        let message = self.message(&row, &calendar, now);
+        let message = self.message(&row, now);
         Ok((row, message))
     }
 
@@ -326,6 +332,8 @@ impl AssignmentService {
                 return Err(Error::precondition("the item is already assigned", "该事项已交办"));
             }
             let (out, changes) = self.create_round(conn, &item, 1, req.policy.trim(), &ctx).await?;
+            // Assigned directly: no longer open for claiming.
+            crate::claim_store::close_offer(conn, item_id, ctx.now).await?;
             Ok((pb::AssignItemResponse { assignments: out }, changes))
         })
         .await
@@ -342,15 +350,35 @@ impl AssignmentService {
         policy_name: &str,
         ctx: &MutationContext,
     ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
+        let mut units = vec![(item.lead_unit_id, "lead")];
+        units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
+        self.create_assignments(conn, item, round, &units, policy_name, "assignment.assigned", ctx)
+            .await
+    }
+
+    /// Assigns `item` in `round` to `units` (each lead or co) under the named
+    /// policy, from the mutation's time: each names its unit's current head
+    /// and liaison, milestones computed; every assignment announced as `event`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn create_assignments(
+        &self,
+        conn: &mut PgConnection,
+        item: &store::AssignableItem,
+        round: i32,
+        units: &[(Uuid, &str)],
+        policy_name: &str,
+        event: &'static str,
+        ctx: &MutationContext,
+    ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
         let p = &ctx.principal;
         let (policy, _) = crate::store::policy(&mut *conn, policy_name)
             .await?
             .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
         let calendar = crate::store::calendar(&mut *conn).await?;
-        let due =
+        let deadlines =
             policy::deadlines(&calendar, &policy, item.urgency, ctx.now, item.deadline, &self.tz).map_err(due_error)?;
         let start = ctx.now.with_timezone(&self.tz).date_naive();
-        let milestones: Vec<MilestoneRow> = due
+        let milestones: Vec<MilestoneRow> = deadlines
             .iter()
             .map(|d| MilestoneRow {
                 kind: d.kind.code().into(),
@@ -359,14 +387,14 @@ impl AssignmentService {
                 due_at: d.at,
                 calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
                 met_at: None,
+                opened_at: ctx.now,
+                yellow_at: due(ctx.now, d.date, &calendar, &self.tz).yellow_at,
             })
             .collect();
-        let mut units = vec![(item.lead_unit_id, "lead")];
-        units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
         let mut changes = Vec::new();
         let mut ids = Vec::new();
         let mut v = Violations::new();
-        for (unit_id, role) in units {
+        for &(unit_id, role) in units {
             let unit = store::unit_contacts(&mut *conn, unit_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("unit {unit_id} missing"))?;
@@ -403,7 +431,7 @@ impl AssignmentService {
         let mut out = Vec::new();
         for id in ids {
             let (row, message) = self.reload(conn, id, ctx.now).await?;
-            changes.push(change("assignment.assigned", &row, None, Some(summary(&row))));
+            changes.push(change(event, &row, None, Some(summary(&row))));
             out.push(message);
         }
         Ok((out, changes))
@@ -449,10 +477,9 @@ impl AssignmentService {
         let mut conn = self.pool.acquire().await?;
         let mut rows = store::list(&mut conn, &filter, after, limit + 1).await?;
         let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.id.to_string()]));
-        let calendar = self.light_calendar(&mut conn).await?;
         let now = self.clock.now().await?;
         Ok(pb::ListAssignmentsResponse {
-            assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
+            assignments: rows.iter().map(|r| self.message(r, now)).collect(),
             next_page_token: next,
         })
     }
@@ -579,6 +606,13 @@ impl AssignmentService {
                 );
             }
         }
+        if req.plan_step < 0 || (req.plan_step > 0 && kind != Some(FeedbackKind::Progress)) {
+            v.add(
+                "plan_step",
+                "names a plan step (from 1) and goes with a progress report",
+                "推进计划节点须随进展情况报送",
+            );
+        }
         v.into_result().map_err(Error::InvalidArgument)?;
         let kind = kind.expect("checked");
         let progress = serde_json::Value::Array(
@@ -607,6 +641,8 @@ impl AssignmentService {
                 if let Some(m) = met {
                     store::set_met(conn, row.id, m.code(), Some(ctx.now)).await?;
                 }
+                self.feedback_milestones(conn, row, kind, req.plan_step, ctx.now)
+                    .await?;
                 let feedback = NewFeedback {
                     assignment_id: row.id,
                     kind,
@@ -624,14 +660,51 @@ impl AssignmentService {
                         .ok_or_else(|| Error::precondition("there is no unanswered urge", "没有待回复的催办"))?;
                     return Ok("assignment.urge_answered");
                 }
-                Ok(if kind == FeedbackKind::Completion {
-                    "assignment.completion_reported"
-                } else {
-                    "assignment.feedback"
+                Ok(match kind {
+                    FeedbackKind::Completion => "assignment.completion_reported",
+                    FeedbackKind::StageReport => "assignment.stage_reported",
+                    _ => "assignment.feedback",
                 })
             },
         )
         .await
+    }
+
+    /// What a feedback meets beyond the policy's milestones: a plan step its
+    /// progress report completes; the rest of the plan on completion; the
+    /// stage report owed under continuing attention (owing the next one).
+    async fn feedback_milestones(
+        &self,
+        conn: &mut PgConnection,
+        row: &AssignmentRow,
+        kind: FeedbackKind,
+        plan_step: i32,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if plan_step > 0 {
+            let milestone = duban_core::plan::plan_milestone(plan_step as usize);
+            if !row.milestones.iter().any(|m| m.kind == milestone && m.met_at.is_none()) {
+                return Err(Error::precondition(
+                    format!("the approved plan has no open step {plan_step}"),
+                    format!("已批准的推进计划中没有未完成的第{plan_step}个节点"),
+                ));
+            }
+            store::set_met(conn, row.id, &milestone, Some(now)).await?;
+        }
+        match kind {
+            FeedbackKind::Completion => store::meet_all(conn, row.id, "plan.", now).await,
+            FeedbackKind::StageReport => {
+                let months = row.attention_months.ok_or_else(|| {
+                    Error::precondition(
+                        "it is not under continuing attention",
+                        "该事项未在持续关注中,无需报送阶段性报告",
+                    )
+                })?;
+                store::meet_all(conn, row.id, "stage.", now).await?;
+                self.add_stage(conn, row, months, now).await
+            }
+            _ => Ok(()),
+        }
     }
 
     pub async fn verify(&self, p: &Principal, req: &pb::VerifyRequest) -> Result<pb::Assignment> {
@@ -682,6 +755,10 @@ impl AssignmentService {
                 if !req.accept {
                     // Rework: the resolution deadline is open again.
                     store::set_met(conn, row.id, MilestoneKind::Resolve.code(), None).await?;
+                } else if row.item_continuing && row.attention_months.is_none() {
+                    // Registered for continuing attention: a stage report monthly.
+                    store::set_attention(conn, row.id, Some(1), ctx.now).await?;
+                    self.add_stage(conn, row, 1, ctx.now).await?;
                 }
                 Ok(if req.accept {
                     "assignment.verified"
@@ -716,7 +793,6 @@ impl AssignmentService {
         let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
         mutate(&self.pool, &ctx, "CloseOut", req, async |conn: &mut PgConnection| {
             let ids = store::close_out(conn, monday, start, scope.as_deref(), ctx.now).await?;
-            let calendar = self.light_calendar(conn).await?;
             let rows = store::closed_out_in(conn, monday, scope.as_deref()).await?;
             let changes = rows
                 .iter()
@@ -733,7 +809,7 @@ impl AssignmentService {
             Ok((
                 pb::CloseOutList {
                     week: Some(date(monday)),
-                    assignments: rows.iter().map(|r| self.message(r, &calendar, ctx.now)).collect(),
+                    assignments: rows.iter().map(|r| self.message(r, ctx.now)).collect(),
                 },
                 changes,
             ))
@@ -751,10 +827,9 @@ impl AssignmentService {
         let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
         let mut conn = self.pool.acquire().await?;
         let rows = store::closed_out_in(&mut conn, monday, scope.as_deref()).await?;
-        let calendar = self.light_calendar(&mut conn).await?;
         Ok(pb::CloseOutList {
             week: Some(date(monday)),
-            assignments: rows.iter().map(|r| self.message(r, &calendar, now)).collect(),
+            assignments: rows.iter().map(|r| self.message(r, now)).collect(),
         })
     }
 
@@ -850,16 +925,7 @@ impl AssignmentService {
             Action::ApproveItems,
             async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
                 let p = &ctx.principal;
-                if !p.is_admin() {
-                    let leads = p.has_role(duban_core::Role::Leader) || p.has_role(duban_core::Role::President);
-                    let named = store::supervising_leader(&mut *conn, row.item_id).await?;
-                    if !leads || named.is_some_and(|leader| p.person_id != Some(leader)) {
-                        return Err(Error::PermissionDenied {
-                            reason: "only the item's supervising leader decides extensions and suspensions".into(),
-                            reason_zh: "延期和中止申请由分管领导审批".into(),
-                        });
-                    }
-                }
+                self.check_supervising_leader(conn, p, row).await?;
                 let pending = row
                     .requests
                     .iter()
@@ -874,16 +940,12 @@ impl AssignmentService {
                 }
                 match (pending.kind.as_str(), pending.new_date) {
                     ("extension", Some(new_date)) => {
-                        let at = policy::end_of_day(new_date, &self.tz);
-                        store::move_milestone(
-                            conn,
-                            row.id,
-                            MilestoneKind::Resolve.code(),
-                            new_date,
-                            at,
-                            store::Move::Extended,
-                        )
-                        .await?;
+                        let calendar = crate::store::calendar(&mut *conn).await?;
+                        let resolve = row.milestones.iter().find(|m| m.kind == MilestoneKind::Resolve.code());
+                        let opened = resolve.map_or(row.assigned_at, |m| m.opened_at);
+                        let due = due(opened, new_date, &calendar, &self.tz);
+                        store::move_milestone(conn, row.id, MilestoneKind::Resolve.code(), &due, store::Move::Extended)
+                            .await?;
                         Ok("assignment.extension_approved")
                     }
                     _ => {
@@ -915,9 +977,9 @@ impl AssignmentService {
                 let missing = |e: duban_core::calendar::MissingYear| Error::precondition(e.to_string(), e.reason_zh());
                 let stood_still = calendar.working_days_between(paused, resumed).map_err(missing)?;
                 for m in row.milestones.iter().filter(|m| m.met_at.is_none()) {
-                    let due = rules::shift_after_pause(&calendar, m.due_date, paused, resumed).map_err(missing)?;
-                    let at = policy::end_of_day(due, &self.tz);
-                    store::move_milestone(conn, row.id, &m.kind, due, at, store::Move::Shifted(stood_still as i32))
+                    let date = rules::shift_after_pause(&calendar, m.due_date, paused, resumed).map_err(missing)?;
+                    let due = due(m.opened_at, date, &calendar, &self.tz);
+                    store::move_milestone(conn, row.id, &m.kind, &due, store::Move::Shifted(stood_still as i32))
                         .await?;
                 }
                 store::set_suspended(conn, row.id, None, ctx.now).await?;

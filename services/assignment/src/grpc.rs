@@ -190,4 +190,63 @@ impl AssignmentService for AssignmentGrpc {
         let p = principal(&request)?;
         Ok(Response::new(self.assignments.reinspect(&p, request.get_ref()).await?))
     }
+
+    async fn submit_plan(&self, request: Request<pb::SubmitPlanRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.submit_plan(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn decide_plan(&self, request: Request<pb::DecidePlanRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.decide_plan(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn set_attention(
+        &self,
+        request: Request<pb::SetAttentionRequest>,
+    ) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.set_attention(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn publish_for_claim(
+        &self,
+        request: Request<pb::PublishForClaimRequest>,
+    ) -> Result<Response<pb::ClaimOffer>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.publish_for_claim(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn list_claim_offers(
+        &self,
+        request: Request<pb::ListClaimOffersRequest>,
+    ) -> Result<Response<pb::ListClaimOffersResponse>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.list_claim_offers(&p, request.get_ref()).await?,
+        ))
+    }
+
+    async fn claim(&self, request: Request<pb::ClaimRequest>) -> Result<Response<pb::Assignment>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(self.assignments.claim(&p, request.get_ref()).await?))
+    }
+
+    async fn close_claim_offer(
+        &self,
+        request: Request<pb::CloseClaimOfferRequest>,
+    ) -> Result<Response<pb::ClaimOffer>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.close_claim_offer(&p, request.get_ref()).await?,
+        ))
+    }
 }

@@ -3,7 +3,6 @@
 //! days suspensions added. Deadlines set by an extension stay.
 
 use crate::assignment_store::{self as store, DependentMilestone, Move};
-use chrono::{DateTime, Utc};
 use duban_core::calendar::Calendar;
 use duban_core::policy;
 use duban_platform::mutation::Change;
@@ -20,9 +19,10 @@ pub async fn for_year(conn: &mut PgConnection, year: i32, tz: &chrono_tz::Tz) ->
     let mut by_assignment: BTreeMap<uuid::Uuid, Vec<(String, String, String)>> = BTreeMap::new();
     let mut units: BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = BTreeMap::new();
     for m in &dependents {
-        let (date, at, versions) = recomputed(conn, &calendar, m, tz).await?;
+        let (date, versions) = recomputed(conn, &calendar, m, tz).await?;
+        let due = crate::assignments::due(m.assigned_at, date, &calendar, tz);
         // Recorded with the new versions even when the date stays.
-        store::move_milestone(conn, m.assignment_id, &m.kind, date, at, Move::Recomputed(versions)).await?;
+        store::move_milestone(conn, m.assignment_id, &m.kind, &due, Move::Recomputed(versions)).await?;
         if date != m.due_date {
             by_assignment.entry(m.assignment_id).or_default().push((
                 m.kind.clone(),
@@ -58,7 +58,7 @@ async fn recomputed(
     calendar: &Calendar,
     m: &DependentMilestone,
     tz: &chrono_tz::Tz,
-) -> Result<(chrono::NaiveDate, DateTime<Utc>, serde_json::Value)> {
+) -> Result<(chrono::NaiveDate, serde_json::Value)> {
     let (policy, _) = crate::store::policy(&mut *conn, &m.policy)
         .await?
         .ok_or_else(|| anyhow::anyhow!("policy {} vanished", m.policy))?;
@@ -73,5 +73,5 @@ async fn recomputed(
         .map_err(|e| Error::precondition(e.to_string(), e.reason_zh()))?;
     let start = m.assigned_at.with_timezone(tz).date_naive();
     let versions = serde_json::to_value(calendar.versions(start, date)).unwrap_or_default();
-    Ok((date, policy::end_of_day(date, tz), versions))
+    Ok((date, versions))
 }

@@ -77,18 +77,25 @@ impl AssignmentService {
         let reminders = store::reminder_candidates(&self.pool, now, horizon).await?;
         let overdue = store::overdue_candidates(&self.pool, now).await?;
         let flaggable = store::unflagged_with_urges(&self.pool).await?;
-        // Months an overdue assignment went without a progress report.
+        // Months an overdue assignment, or one going by a plan, went without
+        // a progress report.
         let monthly: Vec<(Uuid, String, String)> = store::monthly_candidates(&self.pool, now, self.tz.name())
             .await?
             .into_iter()
             .flat_map(|c| {
-                rules::months_owed(c.resolve_due, today)
-                    .into_iter()
+                let owed = if c.by_plan {
+                    duban_core::plan::plan_months_owed(c.since, today)
+                } else {
+                    rules::months_owed(c.since, today)
+                };
+                owed.into_iter()
                     .map(|(y, m)| {
-                        (
-                            format!("{y:04}-{m:02}"),
-                            format!("{y}年{m}月未报送逾期办理进展情况(原因及下步打算)"),
-                        )
+                        let what = if c.by_plan {
+                            "推进计划落实进展情况"
+                        } else {
+                            "逾期办理进展情况(原因及下步打算)"
+                        };
+                        (format!("{y:04}-{m:02}"), format!("{y}年{m}月未报送{what}"))
                     })
                     .filter(|(period, _)| !c.reported.contains(period) && !c.urged.contains(period))
                     .map(|(period, note)| (c.assignment, period, note))

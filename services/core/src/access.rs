@@ -28,6 +28,9 @@ pub enum Action {
     ReportProgress,
     /// Verify completion reports, write off (核查 · 销号).
     Verify,
+    /// Claim a published item (认领) for one's unit, or as a leader for a
+    /// unit one supervises.
+    Claim,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -83,6 +86,7 @@ impl Action {
             Action::Assign => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
             Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
+            Action::Claim => &[Role::UnitHead, Role::UnitLiaison, Role::Leader, Role::President],
         }
     }
 
@@ -99,6 +103,7 @@ impl Action {
             Action::Assign => "交办督办事项",
             Action::ReportProgress => "签收和反馈",
             Action::Verify => "核查和销号",
+            Action::Claim => "认领督办事项",
         }
     }
 }

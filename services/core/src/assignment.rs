@@ -1,7 +1,7 @@
 //! Rules of an assignment's life (domain.md §4–§6): its states, what each
 //! role may do in each, and the traffic light.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use crate::calendar::{Calendar, MissingYear};
 
@@ -13,6 +13,8 @@ labelled!(
         InProgress => ("in_progress", "办理中"),
         CompletionReported => ("completion_reported", "已报办结"),
         Returned => ("returned", "驳回重办"),
+        PlanPending => ("plan_pending", "计划待审批"),
+        PlanApproved => ("plan_approved", "按计划推进"),
         Verified => ("verified", "核查通过"),
         ClosedOut => ("closed_out", "已销号"),
     }
@@ -27,6 +29,7 @@ labelled!(
         Completion => ("completion", "办结报告"),
         DelayExplanation => ("delay_explanation", "逾期说明"),
         UrgeResponse => ("urge_response", "催办回复"),
+        StageReport => ("stage_report", "阶段性报告"),
     }
 );
 
@@ -59,6 +62,10 @@ pub enum AssignmentAction {
     Verify,
     Return,
     CloseOut,
+    /// A major item's plan with dated steps (重大事项推进计划).
+    SubmitPlan,
+    ApprovePlan,
+    RejectPlan,
 }
 
 impl AssignmentAction {
@@ -70,6 +77,9 @@ impl AssignmentAction {
             AssignmentAction::Verify => "核查通过",
             AssignmentAction::Return => "驳回重办",
             AssignmentAction::CloseOut => "销号",
+            AssignmentAction::SubmitPlan => "报送推进计划",
+            AssignmentAction::ApprovePlan => "批准推进计划",
+            AssignmentAction::RejectPlan => "退回推进计划",
         }
     }
 }
@@ -96,7 +106,10 @@ impl IllegalStep {
 /// The state after `action`, or why not. A unit acknowledges first; any
 /// feedback after that keeps it in progress, a completion report asks for
 /// verification; the office verifies (or returns it for rework) and writes
-/// verified assignments off in the weekly close-out.
+/// verified assignments off in the weekly close-out. A major item may instead
+/// go by a plan: submitted, then approved (or sent back) by the supervising
+/// leader, after which progress is reported against it until completion.
+/// Stage reports belong to continuing attention after verification.
 pub fn step(state: AssignmentState, action: AssignmentAction) -> Result<AssignmentState, IllegalStep> {
     use AssignmentAction as A;
     use AssignmentState as S;
@@ -104,11 +117,21 @@ pub fn step(state: AssignmentState, action: AssignmentAction) -> Result<Assignme
     let next = match (state, action) {
         (S::Assigned, A::Acknowledge) => S::Acknowledged,
         (S::Assigned | S::Acknowledged, A::Feedback(F::Deployment)) => S::Acknowledged,
-        (S::InProgress | S::Returned, A::Feedback(F::Deployment)) => return Err(IllegalStep { state, action }),
-        (S::Acknowledged | S::InProgress | S::Returned, A::Feedback(F::Completion)) => S::CompletionReported,
+        (_, A::Feedback(F::Deployment)) => return Err(IllegalStep { state, action }),
+        (S::Verified | S::ClosedOut, A::Feedback(F::StageReport)) => state,
+        (_, A::Feedback(F::StageReport)) => return Err(IllegalStep { state, action }),
+        (
+            S::Acknowledged | S::InProgress | S::Returned | S::PlanPending | S::PlanApproved,
+            A::Feedback(F::Completion),
+        ) => S::CompletionReported,
         (S::Acknowledged | S::InProgress | S::Returned, A::Feedback(_)) => S::InProgress,
+        // Progress against a plan keeps the plan's state.
+        (S::PlanPending | S::PlanApproved, A::Feedback(_)) => state,
         // Answering an urge is always possible before verification.
         (S::Assigned | S::CompletionReported, A::Feedback(F::UrgeResponse)) => state,
+        (S::Acknowledged | S::InProgress | S::Returned, A::SubmitPlan) => S::PlanPending,
+        (S::PlanPending, A::ApprovePlan) => S::PlanApproved,
+        (S::PlanPending, A::RejectPlan) => S::InProgress,
         (S::CompletionReported, A::Verify) => S::Verified,
         (S::CompletionReported, A::Return) => S::Returned,
         (S::Verified, A::CloseOut) => S::ClosedOut,
@@ -146,41 +169,48 @@ impl Light {
     }
 }
 
-/// An open milestone: its window and its last day.
+/// When an open milestone's light turns yellow: at the start (court time) of
+/// the last working day before its due day — from then it is due within one
+/// working day — or once 75% of its window is used, whichever comes first.
+/// Stored with the milestone, so anything that can compare with "now" (the
+/// service, the ledger's SQL view) shows the same light without any job
+/// having run. A missing calendar year leaves only the 75% rule.
+pub fn yellow_at<Tz: TimeZone>(
+    assigned_at: DateTime<Utc>,
+    due_date: NaiveDate,
+    due_at: DateTime<Utc>,
+    calendar: &Calendar,
+    tz: &Tz,
+) -> DateTime<Utc> {
+    let three_quarters = assigned_at + (due_at - assigned_at) * 3 / 4;
+    match calendar.last_working_day_before(due_date) {
+        Ok(eve) => three_quarters.min(crate::policy::start_of_day(eve, tz)),
+        Err(_) => three_quarters,
+    }
+}
+
+/// An open milestone's light thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenMilestone {
-    pub assigned_at: DateTime<Utc>,
-    pub due_date: NaiveDate,
+pub struct Thresholds {
+    pub yellow_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
 }
 
-/// The traffic light (红黄绿灯) at `now`: red when a milestone is overdue;
-/// yellow when one is due within one working day (its last day is today or
-/// the next working day) or 75% of its window is used; green otherwise.
-/// Computed from the clock alone, so it is right even if no job has run.
-pub fn light(
-    open: &[OpenMilestone],
-    now: DateTime<Utc>,
-    today: NaiveDate,
-    calendar: &Calendar,
-) -> Result<Light, MissingYear> {
-    let mut worst = Light::Green;
-    for m in open {
-        let light = if now >= m.due_at {
-            Light::Red
-        } else {
-            let within_a_day = m.due_date <= calendar.nth_working_day_after(today, 1)?;
-            let window = (m.due_at - m.assigned_at).num_seconds().max(1) as f64;
-            let used = (now - m.assigned_at).num_seconds() as f64 / window;
-            if within_a_day || used >= 0.75 {
+/// The traffic light (红黄绿灯) at `now` over the open milestones: red when
+/// one is overdue, yellow when one has passed its yellow time, else green.
+pub fn light(open: &[Thresholds], now: DateTime<Utc>) -> Light {
+    open.iter()
+        .map(|m| {
+            if now >= m.due_at {
+                Light::Red
+            } else if now >= m.yellow_at {
                 Light::Yellow
             } else {
                 Light::Green
             }
-        };
-        worst = worst.max(light);
-    }
-    Ok(worst)
+        })
+        .max()
+        .unwrap_or(Light::Green)
 }
 
 #[cfg(test)]
@@ -222,6 +252,25 @@ mod tests {
             (S::Returned, A::Feedback(F::Progress), S::InProgress),
             (S::Returned, A::Feedback(F::Completion), S::CompletionReported),
             (S::Verified, A::CloseOut, S::ClosedOut),
+            // Major items by plan.
+            (S::Acknowledged, A::SubmitPlan, S::PlanPending),
+            (S::InProgress, A::SubmitPlan, S::PlanPending),
+            (S::Returned, A::SubmitPlan, S::PlanPending),
+            (S::PlanPending, A::ApprovePlan, S::PlanApproved),
+            (S::PlanPending, A::RejectPlan, S::InProgress),
+            (S::PlanPending, A::Feedback(F::Initial), S::PlanPending),
+            (S::PlanPending, A::Feedback(F::Progress), S::PlanPending),
+            (S::PlanPending, A::Feedback(F::DelayExplanation), S::PlanPending),
+            (S::PlanPending, A::Feedback(F::UrgeResponse), S::PlanPending),
+            (S::PlanPending, A::Feedback(F::Completion), S::CompletionReported),
+            (S::PlanApproved, A::Feedback(F::Initial), S::PlanApproved),
+            (S::PlanApproved, A::Feedback(F::Progress), S::PlanApproved),
+            (S::PlanApproved, A::Feedback(F::DelayExplanation), S::PlanApproved),
+            (S::PlanApproved, A::Feedback(F::UrgeResponse), S::PlanApproved),
+            (S::PlanApproved, A::Feedback(F::Completion), S::CompletionReported),
+            // Continuing attention after verification.
+            (S::Verified, A::Feedback(F::StageReport), S::Verified),
+            (S::ClosedOut, A::Feedback(F::StageReport), S::ClosedOut),
         ];
         for (from, action, to) in legal {
             assert_eq!(step(from, action), Ok(to), "{from:?} {action:?}");
@@ -238,6 +287,10 @@ mod tests {
             A::Feedback(F::Completion),
             A::Feedback(F::DelayExplanation),
             A::Feedback(F::UrgeResponse),
+            A::Feedback(F::StageReport),
+            A::SubmitPlan,
+            A::ApprovePlan,
+            A::RejectPlan,
         ];
         for state in AssignmentState::ALL {
             for action in actions {
@@ -253,39 +306,57 @@ mod tests {
     fn traffic_light_table() {
         let c = shipped();
         let bj = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
-        let t = |m: u32, day: u32, h: u32| bj.with_ymd_and_hms(2026, m, day, h, 0, 0).unwrap().with_timezone(&Utc);
-        // Assigned 9-30 10:00, 7 working days: due 10-15 24:00.
-        let m = OpenMilestone {
-            assigned_at: t(9, 30, 10),
-            due_date: d(2026, 10, 15),
-            due_at: t(10, 16, 0),
+        let t = |m: u32, day: u32, h: u32, min: u32| {
+            bj.with_ymd_and_hms(2026, m, day, h, min, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        // Assigned 9-30 10:00, 7 working days: due 10-15 24:00. The window is
+        // 374 h; 75% of it ends 280.5 h in, 10-12 02:30, before the eve (the
+        // last working day before 10-15 is 10-14).
+        let yellow = yellow_at(t(9, 30, 10, 0), d(2026, 10, 15), t(10, 16, 0, 0), &c, &bj);
+        assert_eq!(yellow, t(10, 12, 2, 30));
+        let m = Thresholds {
+            yellow_at: yellow,
+            due_at: t(10, 16, 0, 0),
         };
         let table = [
-            (t(10, 8, 9), d(2026, 10, 8), Light::Green),    // 8 of 15.6 days used
-            (t(10, 12, 9), d(2026, 10, 12), Light::Yellow), // 75% used
-            (t(10, 14, 9), d(2026, 10, 14), Light::Yellow), // due the next working day
-            (t(10, 15, 23), d(2026, 10, 15), Light::Yellow),
-            (t(10, 16, 0), d(2026, 10, 16), Light::Red), // 24:00 passed
+            (t(10, 8, 9, 0), Light::Green),
+            (t(10, 12, 2, 29), Light::Green),
+            (t(10, 12, 2, 30), Light::Yellow), // 75% used
+            (t(10, 14, 9, 0), Light::Yellow),  // due the next working day
+            (t(10, 15, 23, 59), Light::Yellow),
+            (t(10, 16, 0, 0), Light::Red), // 24:00 passed
         ];
-        for (now, today, expected) in table {
-            assert_eq!(light(&[m], now, today, &c), Ok(expected), "{now}");
+        for (now, expected) in table {
+            assert_eq!(light(&[m], now), expected, "{now}");
         }
-        // Due the day after the National Day holiday: on its eve (9-30) that is
-        // the next working day, so yellow though little of the window is used.
-        let after_holiday = OpenMilestone {
-            assigned_at: t(9, 28, 9),
-            due_date: d(2026, 10, 8),
-            due_at: t(10, 9, 0),
+        // Due the day after the National Day holiday (10-8): the last working
+        // day before it is 9-30, so yellow from 9-30 00:00 though only a fifth
+        // of the window is used then (75% would be 10-6 08:15).
+        let after_holiday = yellow_at(t(9, 28, 9, 0), d(2026, 10, 8), t(10, 9, 0, 0), &c, &bj);
+        assert_eq!(after_holiday, t(9, 30, 0, 0));
+        // Due Monday 10-12 after a make-up Saturday (10-10 works): its eve is
+        // 10-10, before the 75% point (10-11 20:15 for a window from 10-8 09:00).
+        assert_eq!(
+            yellow_at(t(10, 8, 9, 0), d(2026, 10, 12), t(10, 13, 0, 0), &c, &bj),
+            t(10, 10, 0, 0)
+        );
+        // Beyond the calendar only the 75% rule is left (2028 is not shipped):
+        // 264 h from 1-1 00:00 to 1-11 24:00, yellow 198 h in.
+        let far = chrono::Utc.with_ymd_and_hms(2028, 1, 11, 16, 0, 0).unwrap();
+        let start = chrono::Utc.with_ymd_and_hms(2027, 12, 31, 16, 0, 0).unwrap();
+        assert_eq!(
+            yellow_at(start, d(2028, 1, 11), far, &c, &bj),
+            start + chrono::Duration::hours(198)
+        );
+        // The worst milestone wins; none open is green.
+        let red = Thresholds {
+            yellow_at: t(9, 1, 0, 0),
+            due_at: t(9, 2, 0, 0),
         };
-        assert_eq!(
-            light(&[after_holiday], t(9, 30, 9), d(2026, 9, 30), &c),
-            Ok(Light::Yellow)
-        );
-        assert_eq!(
-            light(&[after_holiday], t(9, 29, 9), d(2026, 9, 29), &c),
-            Ok(Light::Green)
-        );
-        assert_eq!(light(&[], t(9, 10, 9), d(2026, 9, 10), &c), Ok(Light::Green));
+        assert_eq!(light(&[m, red], t(10, 8, 9, 0)), Light::Red);
+        assert_eq!(light(&[], t(9, 10, 9, 0)), Light::Green);
     }
 }
 

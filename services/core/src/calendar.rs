@@ -115,6 +115,18 @@ impl Calendar {
         Ok(d)
     }
 
+    /// The last working day before `d`.
+    pub fn last_working_day_before(&self, d: NaiveDate) -> Result<NaiveDate, MissingYear> {
+        let mut d = d;
+        for _ in 0..MAX_RUN {
+            d = d.pred_opt().ok_or(MissingYear { year: d.year() - 1 })?;
+            if self.is_working_day(d)? {
+                return Ok(d);
+            }
+        }
+        Err(MissingYear { year: d.year() })
+    }
+
     /// `d` when it is a working day, else the next working day.
     pub fn working_day_on_or_after(&self, d: NaiveDate) -> Result<NaiveDate, MissingYear> {
         let mut d = d;

@@ -48,6 +48,7 @@ pub mod calendar;
 pub mod item;
 pub mod ledger;
 pub mod org;
+pub mod plan;
 pub mod policy;
 pub mod role;
 pub mod validation;

@@ -153,6 +153,11 @@ pub enum DueError {
     NoRule(UrgencyClass),
 }
 
+/// 00:00 of `date` in `tz`.
+pub fn start_of_day<Tz: TimeZone>(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
+    end_of_day(date.pred_opt().unwrap_or(date), tz)
+}
+
 /// 24:00 of `date` in `tz`, i.e. the start of the next day.
 pub fn end_of_day<Tz: TimeZone>(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
     let next = date
@@ -164,6 +169,25 @@ pub fn end_of_day<Tz: TimeZone>(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
         .earliest()
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&next))
+}
+
+/// The last day of a period of `span` that starts on `start` (not counted),
+/// per the courts' rule for periods.
+pub fn last_day(
+    calendar: &Calendar,
+    span: Span,
+    start: NaiveDate,
+    stated: Option<NaiveDate>,
+) -> Result<NaiveDate, DueError> {
+    Ok(match span {
+        Span::WorkingDays(n) => calendar.nth_working_day_after(start, n)?,
+        Span::Months(n) => {
+            let same_date = start.checked_add_months(Months::new(n)).expect("dates within range");
+            calendar.working_day_on_or_after(same_date)?
+        }
+        Span::SameWorkingDay => calendar.working_day_on_or_after(start)?,
+        Span::StatedDeadline => stated.ok_or(DueError::NoStatedDeadline)?,
+    })
 }
 
 /// Every milestone of `class` under `policy` for an assignment made at
@@ -181,15 +205,7 @@ pub fn deadlines<Tz: TimeZone>(
     let rules = policy.rules.get(&class).ok_or(DueError::NoRule(class))?;
     let mut out = Vec::with_capacity(rules.len());
     for (kind, span) in rules {
-        let date = match span {
-            Span::WorkingDays(n) => calendar.nth_working_day_after(start, *n)?,
-            Span::Months(n) => {
-                let same_date = start.checked_add_months(Months::new(*n)).expect("dates within range");
-                calendar.working_day_on_or_after(same_date)?
-            }
-            Span::SameWorkingDay => calendar.working_day_on_or_after(start)?,
-            Span::StatedDeadline => stated.ok_or(DueError::NoStatedDeadline)?,
-        };
+        let date = last_day(calendar, *span, start, stated)?;
         out.push(Due {
             kind: *kind,
             span: *span,

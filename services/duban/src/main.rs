@@ -112,6 +112,18 @@ enum Command {
     Reinspect(ReInspectArgs),
     /// Follow the event stream (the OA's to-do feed), resumable from a cursor.
     Watch(WatchArgs),
+    /// A major item's plan (重大事项推进计划): submit, or decide as the supervising leader.
+    Plan {
+        #[command(subcommand)]
+        command: duban::cli::plans::PlanCommand,
+    },
+    /// Continuing attention (持续关注) on a verified assignment: stage reports every N months.
+    Attention(duban::cli::plans::AttentionArgs),
+    /// Items published for claiming (认领): list, publish, claim, close.
+    Claims {
+        #[command(subcommand)]
+        command: duban::cli::plans::ClaimCommand,
+    },
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -216,6 +228,9 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Suspend(args) => duban::cli::assignments::suspend(&data_dir, args).await,
         Command::Decide(args) => duban::cli::assignments::decide(&data_dir, args).await,
         Command::Resume(args) => duban::cli::assignments::resume(&data_dir, args).await,
+        Command::Plan { command } => duban::cli::plans::plan(&data_dir, command).await,
+        Command::Attention(args) => duban::cli::plans::attention(&data_dir, args).await,
+        Command::Claims { command } => duban::cli::plans::claims(&data_dir, command).await,
         Command::Sources { command } => duban::cli::items::sources(&data_dir, command).await,
         Command::Items { command } => duban::cli::items::items(&data_dir, command).await,
         Command::Ledger { command } => duban::cli::items::ledger(&data_dir, settings.court_tz(), command).await,

@@ -10,19 +10,19 @@ use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceCli
 use duban_proto::registry::v1 as reg;
 use std::path::Path;
 
-type Client =
+pub(crate) type Client =
     AssignmentServiceClient<tonic::service::interceptor::InterceptedService<tonic::transport::Channel, super::Bearer>>;
 
-async fn connect(args: &AssignmentClientArgs, data_dir: &Path) -> anyhow::Result<Client> {
+pub(crate) async fn connect(args: &AssignmentClientArgs, data_dir: &Path) -> anyhow::Result<Client> {
     let (channel, bearer) = args.client_args().channel(data_dir).await?;
     Ok(AssignmentServiceClient::with_interceptor(channel, bearer))
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn date_text(d: &Option<reg::Date>) -> String {
+pub(crate) fn date_text(d: &Option<reg::Date>) -> String {
     d.as_ref()
         .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
         .unwrap_or_default()
@@ -57,7 +57,7 @@ fn row(a: &pb::Assignment) -> Vec<String> {
 
 const HEADERS: [&str; 7] = ["编号", "事项", "承办单位", "状态", "亮灯", "下一节点", "ID"];
 
-fn print(a: &pb::Assignment, json: bool) {
+pub(crate) fn print(a: &pb::Assignment, json: bool) {
     if json {
         let v = serde_json::json!({
             "id": a.id, "item_id": a.item_id, "item": a.item_title, "number": a.item_number, "unit": a.unit_name,
@@ -123,6 +123,20 @@ fn print(a: &pb::Assignment, json: bool) {
     if !a.flag_reason.is_empty() {
         println!("  ⚑ 拟通报批评:{}", a.flag_reason);
     }
+    if let Some(plan) = a.plans.last() {
+        let state = match plan.state.as_str() {
+            "approved" => "已批准",
+            "rejected" => "已退回",
+            _ => "待审批",
+        };
+        println!("  推进计划({state}):{}", plan.summary);
+        for (i, s) in plan.steps.iter().enumerate() {
+            println!("    {}. {} {}", i + 1, date_text(&s.date), s.what);
+        }
+    }
+    if a.attention_months > 0 {
+        println!("  持续关注:每{}个月报送阶段性报告", a.attention_months);
+    }
     println!("ID {}", a.id);
 }
 
@@ -165,7 +179,7 @@ pub struct AcknowledgeArgs {
 #[derive(Debug, clap::Args)]
 pub struct FeedbackArgs {
     pub id: String,
-    /// deployment, initial, progress, completion, delay_explanation, urge_response
+    /// deployment, initial, progress, completion, delay_explanation, urge_response, stage_report
     #[arg(long)]
     pub kind: String,
     #[arg(long)]
@@ -181,6 +195,9 @@ pub struct FeedbackArgs {
     /// OA link, repeatable.
     #[arg(long = "attachment")]
     pub attachments: Vec<String>,
+    /// With a progress report: the approved plan's step (from 1) it completes.
+    #[arg(long, default_value_t = 0)]
+    pub plan_step: i32,
     #[command(flatten)]
     pub client: AssignmentClientArgs,
 }
@@ -233,7 +250,7 @@ fn target(text: &str) -> anyhow::Result<reg::Target> {
     })
 }
 
-async fn etag(c: &mut Client, id: &str) -> anyhow::Result<String> {
+pub(crate) async fn etag(c: &mut Client, id: &str) -> anyhow::Result<String> {
     Ok(c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
         .await
         .map_err(rpc_error)?
@@ -318,6 +335,7 @@ pub async fn feedback(data_dir: &Path, args: FeedbackArgs) -> anyhow::Result<()>
             next_steps: args.next_steps,
             progress,
             attachments: args.attachments,
+            plan_step: args.plan_step,
         })
         .await
         .map_err(rpc_error)?

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clock;
 pub mod items;
 pub mod org;
+pub mod plans;
 
 use anyhow::Context;
 use std::path::Path;
