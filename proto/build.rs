@@ -19,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(PROTOS, ["."])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("duban_descriptor.bin"), fds.encode_to_vec())?;
+    // Maps as BTreeMaps: a message then always encodes to the same bytes,
+    // which the idempotency fingerprint of a request relies on.
     tonic_prost_build::configure()
+        .btree_map(".")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

@@ -409,3 +409,211 @@ async fn the_exported_ledger_has_the_office_headers_and_imports_again() {
     app.stop().await;
     other.stop().await;
 }
+
+/// An old ledger's follow-up is taken over: each row in a follow-up state
+/// is assigned as of its 交办日期 (or 立项日期), its deadline as written,
+/// in the state it records; importing again assigns nothing twice.
+#[tokio::test]
+async fn an_old_ledgers_follow_up_is_taken_over() {
+    use duban::cli::items::{follow_up, import_rows};
+    use duban_proto::assignment::v1 as apb;
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-10-15T10:00:00+08:00").await;
+    let path = temp("follow-up.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = [
+        "事项名称",
+        "来源",
+        "立项日期",
+        "交办日期",
+        "紧急程度",
+        "主办单位",
+        "协办单位",
+        "办理时限",
+        "进展情况",
+        "状态",
+    ];
+    for (i, h) in headers.iter().enumerate() {
+        ws.write_string(0, i as u16, *h).unwrap();
+    }
+    let rows = [
+        [
+            "清理长期未结案件",
+            "院长批示",
+            "2026-08-28",
+            "2026-09-01",
+            "一般事项",
+            "刑事审判庭",
+            "立案庭",
+            "2026-09-30",
+            "已完成初步排查",
+            "办理中",
+        ],
+        [
+            "完善审委会议事规则",
+            "院长批示",
+            "2026-08-20",
+            "",
+            "一般事项",
+            "审判监督庭",
+            "",
+            "",
+            "规则已印发",
+            "已办结",
+        ],
+        [
+            "规范卷宗归档",
+            "院长批示",
+            "2026-07-01",
+            "2026-07-02",
+            "一般事项",
+            "立案庭",
+            "",
+            "",
+            "",
+            "已销号",
+        ],
+        [
+            "加强诉源治理",
+            "院长批示",
+            "2026-10-09",
+            "2026-10-12",
+            "一般事项",
+            "执行局",
+            "",
+            "",
+            "",
+            "已立项",
+        ],
+        [
+            "推进繁简分流",
+            "院长批示",
+            "2026-10-10",
+            "",
+            "一般事项",
+            "民事审判第一庭",
+            "",
+            "",
+            "",
+            "已立项",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, *value).unwrap();
+        }
+    }
+    wb.save(&path).unwrap();
+
+    let mut registry = app.admin().await;
+    let mut assignments = app.assignments(&app.admin_token).await;
+    let ledger = duban::ledger_xlsx::read(&path).unwrap();
+    let take_over = async |registry: &mut duban_tests::Registry, assignments: &mut duban_tests::Assignments| {
+        let imported = import_rows(registry, &ledger, &path, String::new(), false, false)
+            .await
+            .unwrap();
+        let history = follow_up(&ledger, &imported);
+        assignments
+            .import_assignments(apb::ImportAssignmentsRequest {
+                request_id: rid(),
+                dry_run: false,
+                assignments: history,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let out = take_over(&mut registry, &mut assignments).await;
+    // Four rows were followed up (交办日期 makes the fourth one assigned); the
+    // fifth, only registered, waits for the office.
+    assert_eq!((out.rows, out.created, out.unchanged), (4, 4, 0));
+    let all = assignments
+        .list_assignments(apb::ListAssignmentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    let of = |title: &str| -> Vec<apb::Assignment> { all.iter().filter(|a| a.item_title == title).cloned().collect() };
+    let open = of("清理长期未结案件");
+    assert_eq!(open.len(), 2, "lead and co-unit");
+    let lead = open.iter().find(|a| a.role == "lead").unwrap();
+    assert_eq!(lead.state, "in_progress");
+    // Assigned 9-01 at 09:00, deadline as written (9-30): overdue now.
+    assert_eq!(lead.assigned_time.unwrap().seconds, 1_788_224_400);
+    let m = |kind: &str| lead.milestones.iter().find(|m| m.kind == kind).unwrap().clone();
+    assert_eq!(
+        m("resolve").due_date,
+        Some(pb::Date {
+            year: 2026,
+            month: 9,
+            day: 30
+        })
+    );
+    assert!(m("deploy").met_time.is_some() && m("initial").met_time.is_some());
+    assert!(m("resolve").met_time.is_none());
+    assert_eq!(lead.light, "red");
+    assert_eq!(lead.feedback.last().unwrap().text, "已完成初步排查");
+    let done = &of("完善审委会议事规则")[0];
+    assert_eq!(
+        (done.state.as_str(), done.verified_by.as_str()),
+        ("verified", "台账导入")
+    );
+    // No 交办日期: assigned on its 立项日期.
+    assert_eq!(done.assigned_time.unwrap().seconds, 1_787_187_600);
+    assert_eq!(done.light, "");
+    assert_eq!(of("规范卷宗归档")[0].state, "closed_out");
+    assert_eq!(of("加强诉源治理")[0].state, "assigned");
+    assert!(of("推进繁简分流").is_empty());
+    // The ledger shows the follow-up.
+    let item = registry
+        .list_items(pb::ListItemsRequest {
+            text: "清理长期未结".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .items
+        .remove(0);
+    let status = item.status.unwrap();
+    assert_eq!((status.state.as_str(), status.light.as_str()), ("in_progress", "red"));
+    assert_eq!(status.assigned_time, lead.assigned_time);
+
+    // Again: nothing twice.
+    let before = counts(&app.db.pool).await;
+    let again = take_over(&mut registry, &mut assignments).await;
+    assert_eq!((again.created, again.unchanged), (0, 4));
+    assert_eq!(counts(&app.db.pool).await.0, before.0);
+    let assignments_now: i64 = sqlx::query_scalar("SELECT count(*) FROM assignment.assignments")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(assignments_now, 5);
+
+    // An unknown state names its row; nothing is imported.
+    let err = assignments
+        .import_assignments(apb::ImportAssignmentsRequest {
+            request_id: rid(),
+            dry_run: false,
+            assignments: vec![apb::HistoricalAssignment {
+                row: 7,
+                item_id: item.id.clone(),
+                assigned_on: Some(pb::Date {
+                    year: 2026,
+                    month: 9,
+                    day: 1,
+                }),
+                state: "待定".into(),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let v = err.get_error_details().bad_request().unwrap().field_violations[0].clone();
+    assert_eq!(v.field, "assignments[0].state");
+    assert!(v.localized_message.as_ref().unwrap().message.contains("第7行"));
+    app.stop().await;
+}

@@ -185,3 +185,83 @@ async fn reminders_urges_and_the_criticism_flag() {
     );
     app.stop().await;
 }
+
+/// Sweeps in several replicas at once flag each assignment, and announce it,
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sweeps_flag_once() {
+    use duban_assignment::assignments::AssignmentService;
+    use duban_platform::clock::Clock;
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-09-30T09:00:00+08:00").await;
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let mut office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let item = app
+            .registered_item(reg::Item {
+                title: format!("并发催办{i}"),
+                lead_unit_id: zxj.id.clone(),
+                ..Default::default()
+            })
+            .await;
+        let a = office
+            .assign_item(pb::AssignItemRequest {
+                request_id: rid(),
+                item_id: item.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments[0]
+            .clone();
+        ids.push(a.id);
+    }
+    // 10-09: deploy (due 10-08) missed, urged automatically; the office urges
+    // again by hand. Neither is answered.
+    app.set_clock("2026-10-09T09:00:00+08:00").await;
+    eventually(&app, "assignment.urged", 6).await;
+    for id in &ids {
+        let a = office
+            .get_assignment(pb::GetAssignmentRequest { id: id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        office
+            .urge(pb::UrgeRequest {
+                request_id: rid(),
+                id: a.id.clone(),
+                etag: a.etag.clone(),
+                note: "请速办理".into(),
+            })
+            .await
+            .unwrap();
+    }
+    // Once both answer deadlines have passed, eight replicas sweep at once
+    // (with the suite's own sweep).
+    app.set_clock("2026-10-13T09:00:00+08:00").await;
+    let sweepers: Vec<AssignmentService> = (0..8)
+        .map(|_| {
+            AssignmentService::new(
+                app.db.pool.clone(),
+                Clock::shared(app.db.pool.clone()),
+                chrono_tz::Asia::Shanghai,
+            )
+        })
+        .collect();
+    futures::future::join_all(sweepers.iter().map(|s| s.sweep())).await;
+    eventually(&app, "assignment.flagged", 6).await;
+    let per_assignment: Vec<i64> = sqlx::query_scalar(
+        "SELECT count(*) FROM platform.events WHERE event_type = 'assignment.flagged' GROUP BY subject_id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(per_assignment, [1; 6]);
+    app.stop().await;
+}

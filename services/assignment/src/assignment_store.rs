@@ -655,12 +655,14 @@ pub enum Move {
     Shifted(i32),
     /// Recomputed from a reloaded calendar.
     Recomputed(serde_json::Value),
+    /// As an old ledger wrote it; like an extension, a calendar reload keeps it.
+    AsWritten,
 }
 
 /// Moves a milestone's deadline, remembering why.
 pub async fn move_milestone(conn: &mut PgConnection, id: Uuid, kind: &str, due: &Due, why: Move) -> Result<()> {
     let (extended, shift, versions) = match why {
-        Move::Extended => (true, 0, None),
+        Move::Extended | Move::AsWritten => (true, 0, None),
         Move::Shifted(days) => (false, days, None),
         Move::Recomputed(versions) => (false, 0, Some(versions)),
     };
@@ -896,8 +898,9 @@ pub async fn judge_urge(
     Ok(())
 }
 
-pub async fn set_flag(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+/// False when it was already flagged.
+pub async fn set_flag(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+    let done = sqlx::query(
         "UPDATE assignment.assignments SET flagged_at = $3, flag_reason = $2, updated_at = $3, version = version + 1 \
          WHERE id = $1 AND flagged_at IS NULL",
     )
@@ -906,7 +909,7 @@ pub async fn set_flag(conn: &mut PgConnection, id: Uuid, reason: &str, now: Date
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// The latest round of an item and its assignments' (id, unit, role, state).
@@ -971,7 +974,7 @@ pub async fn monthly_candidates(
                       WHERE f.assignment_id = c.id AND f.kind IN ('delay_explanation', 'progress')), \
                 ARRAY(SELECT u.period FROM assignment.urges u WHERE u.assignment_id = c.id AND u.kind = 'monthly') \
          FROM ( \
-            SELECT a.id, m.due_date AS since, false AS by_plan \
+            SELECT a.id, greatest(m.due_date, (a.imported_at AT TIME ZONE $2)::date) AS since, false AS by_plan \
             FROM assignment.assignments a JOIN assignment.milestones m ON m.assignment_id = a.id AND m.kind = 'resolve' \
             WHERE m.met_at IS NULL AND m.due_at <= $1 AND a.state NOT IN ('verified', 'closed_out') \
               AND a.suspended_at IS NULL \
@@ -1079,6 +1082,34 @@ pub async fn drop_open_stages(conn: &mut PgConnection, id: Uuid) -> Result<()> {
         "DELETE FROM assignment.milestones WHERE assignment_id = $1 AND met_at IS NULL AND kind LIKE 'stage.%'",
     )
     .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts an assignment taken over from an old ledger into the state the
+/// ledger records, as of `now`: verified ones by the import, to be written
+/// off in the next close-out; written-off ones outside any week's list.
+pub async fn set_history(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: AssignmentState,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE assignment.assignments SET state = $2, imported_at = $4, updated_at = $4, \
+            verified_at = CASE WHEN $2 IN ('verified', 'closed_out') THEN $4 END, \
+            verified_by = CASE WHEN $2 IN ('verified', 'closed_out') THEN $3 END, \
+            verification_notes = CASE WHEN $2 IN ('verified', 'closed_out') \
+                                      THEN '历史台账导入:核查情况以原台账为准' ELSE '' END, \
+            closed_out_at = CASE WHEN $2 = 'closed_out' THEN $4 END, version = version + 1 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state.code())
+    .bind(by)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())

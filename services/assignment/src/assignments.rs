@@ -119,13 +119,22 @@ pub(crate) fn summary(row: &AssignmentRow) -> serde_json::Value {
         .iter()
         .map(|m| serde_json::json!({"kind": m.kind, "due_date": m.due_date, "due_at": m.due_at, "met_at": m.met_at, "calendar_versions": m.calendar_versions}))
         .collect();
+    let urges: Vec<_> = row
+        .urges
+        .iter()
+        .map(|u| {
+            serde_json::json!({"seq": u.seq, "kind": u.kind, "milestone": u.milestone, "period": u.period,
+                               "answered": u.responded_at.is_some(), "justified": u.justified})
+        })
+        .collect();
     serde_json::json!({
         "item_id": row.item_id, "item_number": row.item_number, "round": row.round,
         "unit_id": row.unit_id, "role": row.role, "urgency": row.urgency.code(),
         "head_id": row.head.0, "liaison_id": row.liaison.0,
         "assigned_at": row.assigned_at, "state": row.state, "grade": row.grade,
-        "suspended_at": row.suspended_at, "flagged_at": row.flagged_at,
-        "milestones": milestones, "version": row.version,
+        "suspended_at": row.suspended_at, "flagged_at": row.flagged_at, "flag_reason": row.flag_reason,
+        "milestones": milestones, "urges": urges, "attention_months": row.attention_months,
+        "version": row.version,
     })
 }
 
@@ -352,13 +361,22 @@ impl AssignmentService {
     ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
         let mut units = vec![(item.lead_unit_id, "lead")];
         units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
-        self.create_assignments(conn, item, round, &units, policy_name, "assignment.assigned", ctx)
-            .await
+        self.create_assignments(
+            conn,
+            item,
+            round,
+            &units,
+            policy_name,
+            "assignment.assigned",
+            ctx,
+            ctx.now,
+        )
+        .await
     }
 
     /// Assigns `item` in `round` to `units` (each lead or co) under the named
-    /// policy, from the mutation's time: each names its unit's current head
-    /// and liaison, milestones computed; every assignment announced as `event`.
+    /// policy as of `assigned_at`: each names its unit's current head and
+    /// liaison, milestones computed; every assignment announced as `event`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn create_assignments(
         &self,
@@ -369,15 +387,16 @@ impl AssignmentService {
         policy_name: &str,
         event: &'static str,
         ctx: &MutationContext,
+        assigned_at: DateTime<Utc>,
     ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
         let p = &ctx.principal;
         let (policy, _) = crate::store::policy(&mut *conn, policy_name)
             .await?
             .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
         let calendar = crate::store::calendar(&mut *conn).await?;
-        let deadlines =
-            policy::deadlines(&calendar, &policy, item.urgency, ctx.now, item.deadline, &self.tz).map_err(due_error)?;
-        let start = ctx.now.with_timezone(&self.tz).date_naive();
+        let deadlines = policy::deadlines(&calendar, &policy, item.urgency, assigned_at, item.deadline, &self.tz)
+            .map_err(due_error)?;
+        let start = assigned_at.with_timezone(&self.tz).date_naive();
         let milestones: Vec<MilestoneRow> = deadlines
             .iter()
             .map(|d| MilestoneRow {
@@ -387,8 +406,8 @@ impl AssignmentService {
                 due_at: d.at,
                 calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
                 met_at: None,
-                opened_at: ctx.now,
-                yellow_at: due(ctx.now, d.date, &calendar, &self.tz).yellow_at,
+                opened_at: assigned_at,
+                yellow_at: due(assigned_at, d.date, &calendar, &self.tz).yellow_at,
             })
             .collect();
         let mut changes = Vec::new();
@@ -416,7 +435,7 @@ impl AssignmentService {
                 head,
                 liaison,
                 policy: &policy.name,
-                assigned_at: ctx.now,
+                assigned_at,
                 assigned_by: &p.name,
             };
             store::insert(conn, &new, &milestones, ctx.now).await?;
@@ -788,8 +807,15 @@ impl AssignmentService {
         let week_of = date_from("week_of", req.week_of.as_ref(), &mut v);
         v.into_result().map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &req.request_id).await?;
-        let day = week_of.unwrap_or_else(|| ctx.now.with_timezone(&self.tz).date_naive());
-        let (monday, start) = self.week(day);
+        let today = ctx.now.with_timezone(&self.tz).date_naive();
+        let (monday, start) = self.week(week_of.unwrap_or(today));
+        // Next week's list would write off early what this week verifies.
+        if monday > today {
+            return Err(Error::precondition(
+                format!("the close-out list of {monday} cannot be made before that Monday"),
+                format!("{monday}的销号清单须在当周周一及以后生成"),
+            ));
+        }
         let scope = if p.is_admin() { None } else { Some(p.unit_scope.clone()) };
         mutate(&self.pool, &ctx, "CloseOut", req, async |conn: &mut PgConnection| {
             let ids = store::close_out(conn, monday, start, scope.as_deref(), ctx.now).await?;

@@ -163,6 +163,7 @@ impl AssignmentService {
                     &offer.policy,
                     "assignment.claimed",
                     &ctx,
+                    ctx.now,
                 )
                 .await?;
             Ok((out.pop().expect("one assignment"), changes))

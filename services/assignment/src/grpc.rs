@@ -249,4 +249,14 @@ impl AssignmentService for AssignmentGrpc {
             self.assignments.close_claim_offer(&p, request.get_ref()).await?,
         ))
     }
+
+    async fn import_assignments(
+        &self,
+        request: Request<pb::ImportAssignmentsRequest>,
+    ) -> Result<Response<pb::ImportAssignmentsResponse>, Status> {
+        let p = principal(&request)?;
+        Ok(Response::new(
+            self.assignments.import_assignments(&p, request.get_ref()).await?,
+        ))
+    }
 }

@@ -10,6 +10,7 @@ pub mod claim_store;
 pub mod claims;
 pub mod convert;
 pub mod grpc;
+pub mod history;
 pub mod plans;
 pub mod recompute;
 pub mod reinspection;

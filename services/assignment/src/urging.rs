@@ -38,7 +38,8 @@ impl AssignmentService {
     /// Flags the assignment for 通报批评 when it has enough urges without a
     /// justified answer and is not flagged yet.
     async fn flag_if_due(&self, conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> Result<Option<Change>> {
-        let row = store::assignment(conn, id, false)
+        // Locked, so that sweeps in several replicas flag (and announce) once.
+        let row = store::assignment(conn, id, true)
             .await?
             .ok_or_else(|| crate::assignments::not_found(id))?;
         if row.flagged_at.is_some() || !rules::is_open(row.state) {
@@ -58,7 +59,9 @@ impl AssignmentService {
             return Ok(None);
         }
         let reason = format!("经催办{against}次无正当理由未按要求办理");
-        store::set_flag(conn, id, &reason, now).await?;
+        if !store::set_flag(conn, id, &reason, now).await? {
+            return Ok(None);
+        }
         Ok(Some(change(
             "assignment.flagged",
             &row,

@@ -140,6 +140,42 @@ pub fn step(state: AssignmentState, action: AssignmentAction) -> Result<Assignme
     Ok(next)
 }
 
+/// The follow-up state an old ledger's 状态 column records, as offices write
+/// it: our own labels and codes, and the usual variants. `None` for texts
+/// that say nothing about follow-up (立项 states, blanks).
+pub fn from_ledger_text(text: &str) -> Option<AssignmentState> {
+    use AssignmentState as S;
+    let text = text.trim();
+    if let Some(s) = S::from_label(text) {
+        return Some(s);
+    }
+    Some(match text {
+        "交办" | "已交办" | "待签收" | "未签收" => S::Assigned,
+        "签收" | "已签收" | "已部署" => S::Acknowledged,
+        "在办" | "正在办理" | "推进中" | "办理中" | "逾期" | "逾期未办结" | "已反馈" => {
+            S::InProgress
+        }
+        "报办结" | "已报办结" | "待核查" => S::CompletionReported,
+        "办结" | "已办结" | "已完成" | "核查通过" => S::Verified,
+        "销号" | "已销号" => S::ClosedOut,
+        "驳回" | "驳回重办" | "退回重办" => S::Returned,
+        _ => return None,
+    })
+}
+
+/// The policy milestones an assignment in `state` must have met: what a
+/// historical import marks met (the old ledger does not say when).
+pub fn milestones_met_by(state: AssignmentState) -> &'static [crate::policy::MilestoneKind] {
+    use crate::policy::MilestoneKind::*;
+    use AssignmentState as S;
+    match state {
+        S::Assigned => &[],
+        S::Acknowledged => &[Deploy],
+        S::InProgress | S::Returned | S::PlanPending | S::PlanApproved => &[Deploy, Initial],
+        S::CompletionReported | S::Verified | S::ClosedOut => &[Deploy, Initial, Resolve],
+    }
+}
+
 /// Whether the assignment is still being worked on (deadlines, lights, urges apply).
 pub fn is_open(state: AssignmentState) -> bool {
     !matches!(state, AssignmentState::Verified | AssignmentState::ClosedOut)
@@ -159,6 +195,11 @@ impl Light {
             Light::Yellow => "yellow",
             Light::Red => "red",
         }
+    }
+    pub fn from_code(code: &str) -> Option<Light> {
+        [Light::Green, Light::Yellow, Light::Red]
+            .into_iter()
+            .find(|l| l.code() == code)
     }
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -527,6 +568,31 @@ pub fn months_owed(resolve_due: NaiveDate, today: NaiveDate) -> Vec<(i32, u32)> 
 mod monthly_tests {
     use super::*;
     use crate::calendar::tests::d;
+
+    #[test]
+    fn ledger_state_texts() {
+        use crate::policy::MilestoneKind::*;
+        use AssignmentState as S;
+        let table = [
+            ("已交办", Some(S::Assigned), &[][..]),
+            ("已签收", Some(S::Acknowledged), &[Deploy][..]),
+            ("办理中", Some(S::InProgress), &[Deploy, Initial][..]),
+            (" 逾期 ", Some(S::InProgress), &[Deploy, Initial][..]),
+            ("in_progress", Some(S::InProgress), &[Deploy, Initial][..]),
+            ("已报办结", Some(S::CompletionReported), &[Deploy, Initial, Resolve][..]),
+            ("已办结", Some(S::Verified), &[Deploy, Initial, Resolve][..]),
+            ("核查通过", Some(S::Verified), &[Deploy, Initial, Resolve][..]),
+            ("已销号", Some(S::ClosedOut), &[Deploy, Initial, Resolve][..]),
+            ("驳回重办", Some(S::Returned), &[Deploy, Initial][..]),
+        ];
+        for (text, state, met) in table {
+            assert_eq!(from_ledger_text(text), state, "{text}");
+            assert_eq!(milestones_met_by(state.unwrap()), met, "{text}");
+        }
+        for text in ["", "已立项", "草稿", "备注"] {
+            assert_eq!(from_ledger_text(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn months_owed_table() {

@@ -10,6 +10,7 @@ pub enum Column {
     Source,
     DocNumber,
     RegisteredOn,
+    AssignedOn,
     Urgency,
     UrgencyReason,
     LeadUnit,
@@ -20,13 +21,14 @@ pub enum Column {
     Deadline,
     Progress,
     State,
+    Light,
     Tags,
     SystemId,
 }
 
 impl Column {
     /// In the order the export writes them.
-    pub const ALL: [Column; 19] = [
+    pub const ALL: [Column; 21] = [
         Column::Seq,
         Column::Number,
         Column::Title,
@@ -34,6 +36,7 @@ impl Column {
         Column::Source,
         Column::DocNumber,
         Column::RegisteredOn,
+        Column::AssignedOn,
         Column::Urgency,
         Column::UrgencyReason,
         Column::LeadUnit,
@@ -44,6 +47,7 @@ impl Column {
         Column::Deadline,
         Column::Progress,
         Column::State,
+        Column::Light,
         Column::Tags,
         Column::SystemId,
     ];
@@ -57,6 +61,8 @@ impl Column {
             Column::Source => "来源",
             Column::DocNumber => "文号",
             Column::RegisteredOn => "立项日期",
+            // When it was assigned (交办); an old ledger's assignments keep it.
+            Column::AssignedOn => "交办日期",
             Column::Urgency => "紧急程度",
             Column::UrgencyReason => "定级理由",
             Column::LeadUnit => "主办单位",
@@ -67,6 +73,8 @@ impl Column {
             Column::Deadline => "办理时限",
             Column::Progress => "进展情况",
             Column::State => "状态",
+            // Shown on export, judged from the clock; ignored on import.
+            Column::Light => "亮灯",
             Column::Tags => "标签",
             // The item's id: re-importing an exported ledger finds its items by it.
             Column::SystemId => "系统编号",
@@ -87,7 +95,7 @@ impl Column {
             Column::Requirements => 48.0,
             Column::Source => 16.0,
             Column::DocNumber => 20.0,
-            Column::RegisteredOn | Column::Deadline => 12.0,
+            Column::RegisteredOn | Column::AssignedOn | Column::Deadline => 12.0,
             Column::Urgency => 12.0,
             Column::UrgencyReason => 20.0,
             Column::LeadUnit => 18.0,
@@ -95,13 +103,14 @@ impl Column {
             Column::Head | Column::Liaison | Column::Leader => 10.0,
             Column::Progress => 40.0,
             Column::State => 10.0,
+            Column::Light => 8.0,
             Column::Tags => 16.0,
             Column::SystemId => 38.0,
         }
     }
 
     pub fn is_date(self) -> bool {
-        matches!(self, Column::RegisteredOn | Column::Deadline)
+        matches!(self, Column::RegisteredOn | Column::AssignedOn | Column::Deadline)
     }
 
     /// Columns a ledger must have to be imported.

@@ -10,7 +10,7 @@ use duban_core::ledger::Column;
 use duban_proto::registry::v1 as pb;
 use duban_registry::items::convert as conv;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One ledger line as the office reads it.
@@ -61,6 +61,15 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
             Column::RegisteredOn,
             Cell::Date(item.registered_time.as_ref().and_then(local_date)),
         ),
+        (
+            Column::AssignedOn,
+            Cell::Date(
+                item.status
+                    .as_ref()
+                    .and_then(|s| s.assigned_time.as_ref())
+                    .and_then(local_date),
+            ),
+        ),
         (Column::Urgency, Cell::Text(urgency.to_owned())),
         (Column::UrgencyReason, Cell::Text(item.urgency_reason.clone())),
         (Column::LeadUnit, Cell::Text(item.lead_unit_name.clone())),
@@ -71,6 +80,16 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
         (Column::Deadline, Cell::Date(deadline)),
         (Column::Progress, Cell::Text(progress)),
         (Column::State, Cell::Text(state)),
+        (
+            Column::Light,
+            Cell::Text(
+                item.status
+                    .as_ref()
+                    .and_then(|s| duban_core::assignment::Light::from_code(&s.light))
+                    .map(|l| l.label_zh().to_owned())
+                    .unwrap_or_default(),
+            ),
+        ),
         (Column::Tags, Cell::Text(item.tags.join("、"))),
         (Column::SystemId, Cell::Text(item.id.clone())),
     ]
@@ -211,7 +230,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<pb::LedgerRow>> {
     }
     let mut out = Vec::new();
     for (offset, r) in rows.iter().enumerate().skip(header_at + 1) {
-        let mut cells = HashMap::new();
+        let mut cells = BTreeMap::new();
         for (col, value) in r.iter().enumerate() {
             let Some(Some(column)) = columns.get(col) else { continue };
             let text = cell_text(value, *column);

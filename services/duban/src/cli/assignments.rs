@@ -29,12 +29,9 @@ pub(crate) fn date_text(d: &Option<reg::Date>) -> String {
 }
 
 fn light_zh(light: &str) -> &'static str {
-    match light {
-        "red" => "红灯",
-        "yellow" => "黄灯",
-        "green" => "绿灯",
-        _ => "",
-    }
+    duban_core::assignment::Light::from_code(light)
+        .map(duban_core::assignment::Light::label_zh)
+        .unwrap_or("")
 }
 
 fn row(a: &pb::Assignment) -> Vec<String> {

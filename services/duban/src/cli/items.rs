@@ -423,6 +423,9 @@ pub enum LedgerCommand {
         /// The court whose ledger it is (code or id); defaults to the caller's.
         #[arg(long)]
         court: Option<String>,
+        /// The assignment service, which takes over the ledger's follow-up.
+        #[arg(long, env = "DUBAN_ASSIGNMENT_ENDPOINT", default_value = super::calendar::ASSIGNMENT_ENDPOINT)]
+        assignment_endpoint: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -998,6 +1001,18 @@ pub async fn import(
     progress: bool,
 ) -> anyhow::Result<pb::ImportLedgerResponse> {
     let rows = ledger_xlsx::read(file)?;
+    import_rows(c, &rows, file, court_id, dry_run, progress).await
+}
+
+/// Streams a ledger's rows to ImportLedger.
+pub async fn import_rows(
+    c: &mut Client,
+    rows: &[pb::LedgerRow],
+    file: &Path,
+    court_id: String,
+    dry_run: bool,
+    progress: bool,
+) -> anyhow::Result<pb::ImportLedgerResponse> {
     if rows.is_empty() {
         bail!("{} has no data rows under its header", file.display());
     }
@@ -1006,7 +1021,9 @@ pub async fn import(
     } else {
         ProgressBar::hidden()
     };
-    let request_id = super::org::content_request_id("ledger-import", &format!("{:?}{court_id}", rows));
+    // One id per run: a retry inside it replays; running the import again is
+    // a new request that finds every row already in the ledger.
+    let request_id = uuid::Uuid::new_v4().to_string();
     let options = pb::ImportLedgerRequest {
         part: Some(pb::import_ledger_request::Part::Options(pb::ImportLedgerOptions {
             request_id,
@@ -1035,6 +1052,47 @@ pub async fn import(
     let out = c.import_ledger(stream).await.map_err(rpc_error)?.into_inner();
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// The follow-up an old ledger records for the items the registry imported:
+/// a row whose 状态 is a follow-up state (办理中, 已办结…) or that has a
+/// 交办日期 was assigned, from that date (or its 立项日期). In a dry run only
+/// items that already existed can be checked.
+pub fn follow_up(
+    rows: &[pb::LedgerRow],
+    imported: &pb::ImportLedgerResponse,
+) -> Vec<duban_proto::assignment::v1::HistoricalAssignment> {
+    use duban_core::ledger::Column;
+    let by_row: std::collections::HashMap<i32, &pb::LedgerRow> = rows.iter().map(|r| (r.row, r)).collect();
+    let date = |d: NaiveDate| pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    };
+    imported
+        .items
+        .iter()
+        .filter(|i| !(imported.dry_run && i.created))
+        .filter_map(|i| {
+            let row = by_row.get(&i.row)?;
+            let cell = |c: Column| row.cells.get(c.header()).map(|s| s.trim()).unwrap_or("");
+            let assigned_text = cell(Column::AssignedOn);
+            let state = match cell(Column::State) {
+                s if duban_core::assignment::from_ledger_text(s).is_some() => s.to_owned(),
+                _ if !assigned_text.is_empty() => "已交办".to_owned(),
+                _ => return None,
+            };
+            let assigned_on = parse_date(assigned_text).or_else(|| parse_date(cell(Column::RegisteredOn)));
+            Some(duban_proto::assignment::v1::HistoricalAssignment {
+                row: i.row,
+                item_id: i.item_id.clone(),
+                assigned_on: assigned_on.map(date),
+                deadline: parse_date(cell(Column::Deadline)).map(date),
+                state,
+                progress: cell(Column::Progress).to_owned(),
+            })
+        })
+        .collect()
 }
 
 pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) -> anyhow::Result<()> {
@@ -1076,19 +1134,45 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
             file,
             dry_run,
             court,
+            assignment_endpoint,
             client: args,
         } => {
+            let follow_up_client = super::calendar::AssignmentClientArgs {
+                endpoint: assignment_endpoint,
+                token: args.token.clone(),
+                json: args.json,
+            };
             let mut c = client(&args, data_dir).await?;
             let court_id = match court {
                 Some(court) => Directory::load(&mut c).await?.unit(&court)?,
                 None => String::new(),
             };
             let started = std::time::Instant::now();
-            let out = import(&mut c, &file, court_id, dry_run, true).await?;
+            let rows = ledger_xlsx::read(&file)?;
+            let out = import_rows(&mut c, &rows, &file, court_id, dry_run, true).await?;
+            let history = follow_up(&rows, &out);
+            let assigned = if history.is_empty() {
+                None
+            } else {
+                let mut a = super::assignments::connect(&follow_up_client, data_dir).await?;
+                let request_id = uuid::Uuid::new_v4().to_string();
+                Some(
+                    a.import_assignments(duban_proto::assignment::v1::ImportAssignmentsRequest {
+                        request_id,
+                        dry_run,
+                        assignments: history,
+                    })
+                    .await
+                    .map_err(rpc_error)?
+                    .into_inner(),
+                )
+            };
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({"rows": out.rows, "created": out.created, "unchanged": out.unchanged, "sources_created": out.sources_created, "dry_run": out.dry_run})
+                    serde_json::json!({"rows": out.rows, "created": out.created, "unchanged": out.unchanged,
+                        "sources_created": out.sources_created, "dry_run": out.dry_run,
+                        "assigned": assigned.as_ref().map(|a| a.created), "already_assigned": assigned.as_ref().map(|a| a.unchanged)})
                 );
             } else {
                 println!(
@@ -1100,6 +1184,14 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
                     out.sources_created,
                     started.elapsed().as_secs_f64()
                 );
+                if let Some(a) = assigned {
+                    println!(
+                        "{}督办跟踪:按原台账交办 {} 项,已交办 {} 项",
+                        if a.dry_run { "试导入(未写入):" } else { "" },
+                        a.created,
+                        a.unchanged
+                    );
+                }
             }
         }
     }

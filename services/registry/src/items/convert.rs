@@ -181,6 +181,7 @@ pub fn item(i: &Item, full_rollup: Option<&Rollup>) -> pb::Item {
             next_deadline: s.next_deadline.map(timestamp),
             latest_feedback: s.latest_feedback.clone(),
             latest_feedback_time: s.latest_feedback_at.map(timestamp),
+            assigned_time: s.assigned_at.map(timestamp),
         }),
         progress_note: i.progress_note.clone(),
         etag: etag(i.version),

@@ -432,12 +432,20 @@ impl ItemService {
         let numbers: Vec<String> = planned.iter().filter_map(|p| p.number.clone()).collect();
         let keys: Vec<String> = planned.iter().map(|p| p.key.clone()).collect();
         let known = store::known_in_court(&mut *conn, court, &ids, &numbers, &keys).await?;
-        let (known_rows, new_rows): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| {
-            p.system_id.is_some_and(|id| known.ids.contains(&id))
-                || p.number.as_ref().is_some_and(|n| known.numbers.contains(n))
-                || known.keys.contains(&p.key)
-        });
+        let (known_rows, new_rows): (Vec<Planned>, Vec<Planned>) = planned
+            .into_iter()
+            .partition(|p| known.item(p.system_id, p.number.as_ref(), &p.key).is_some());
         summary.unchanged = known_rows.len() as i32;
+        for p in known_rows.iter().filter(|p| p.state == RegistrationState::Registered) {
+            summary.items.push(pb::ImportedItem {
+                row: p.row,
+                item_id: known
+                    .item(p.system_id, p.number.as_ref(), &p.key)
+                    .expect("known")
+                    .to_string(),
+                created: false,
+            });
+        }
 
         // Sources, one per (kind, 文号), found or created.
         let mut sources: HashMap<(SourceKind, String), Uuid> = HashMap::new();
@@ -587,6 +595,17 @@ impl ItemService {
             .collect();
         store::insert_items_bulk(conn, &new_items, ctx.now).await?;
         summary.created = new_items.len() as i32;
+        for p in prepared
+            .iter()
+            .filter(|p| p.plan.state == RegistrationState::Registered)
+        {
+            summary.items.push(pb::ImportedItem {
+                row: p.plan.row,
+                item_id: p.id.to_string(),
+                created: true,
+            });
+        }
+        summary.items.sort_by_key(|i| i.row);
         for p in &prepared {
             let mut unit_ids = vec![court, p.fields.lead_unit_id];
             unit_ids.extend(p.fields.co_unit_ids.iter().copied());

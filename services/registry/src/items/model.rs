@@ -82,6 +82,7 @@ pub struct LedgerStatus {
     pub next_deadline: Option<DateTime<Utc>>,
     pub latest_feedback: String,
     pub latest_feedback_at: Option<DateTime<Utc>>,
+    pub assigned_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -182,7 +182,7 @@ const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.
         coalesce(lq.name, '') AS liaison_name, coalesce(ap.name, '') AS assignee_name, \
         st.state AS status_state, st.state_label AS status_label, st.light AS status_light, \
         st.next_deadline AS status_deadline, st.latest_feedback AS status_feedback, \
-        st.latest_feedback_at AS status_feedback_at, \
+        st.latest_feedback_at AS status_feedback_at, st.assigned_at AS status_assigned_at, \
         (SELECT count(*) FROM registry.items c WHERE c.parent_id = i.id) AS children, \
         (SELECT coalesce(json_agg(json_build_array(t.what, t.target_value, t.unit_of_measure) ORDER BY t.seq), '[]') \
            FROM registry.item_targets t WHERE t.item_id = i.id) AS targets \
@@ -272,6 +272,7 @@ fn item_from_row(row: &PgRow) -> Result<Item> {
                 next_deadline: row.try_get("status_deadline")?,
                 latest_feedback: row.try_get::<Option<String>, _>("status_feedback")?.unwrap_or_default(),
                 latest_feedback_at: row.try_get("status_feedback_at")?,
+                assigned_at: row.try_get("status_assigned_at")?,
             }),
             None => None,
         },
@@ -661,8 +662,17 @@ pub async fn item_by_number(
 #[derive(Debug, Default)]
 pub struct Known {
     pub ids: std::collections::HashSet<Uuid>,
-    pub numbers: std::collections::HashSet<String>,
-    pub keys: std::collections::HashSet<String>,
+    pub numbers: std::collections::HashMap<String, Uuid>,
+    pub keys: std::collections::HashMap<String, Uuid>,
+}
+
+impl Known {
+    /// The item a row found: by its id, its number, or its import key.
+    pub fn item(&self, id: Option<Uuid>, number: Option<&String>, key: &str) -> Option<Uuid> {
+        id.filter(|id| self.ids.contains(id))
+            .or_else(|| number.and_then(|n| self.numbers.get(n).copied()))
+            .or_else(|| self.keys.get(key).copied())
+    }
 }
 
 pub async fn known_in_court(
@@ -677,14 +687,14 @@ pub async fn known_in_court(
         .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
-    let numbers: Vec<String> =
-        sqlx::query_scalar("SELECT number FROM registry.items WHERE court_id = $1 AND number = ANY($2)")
+    let numbers: Vec<(String, Uuid)> =
+        sqlx::query_as("SELECT number, id FROM registry.items WHERE court_id = $1 AND number = ANY($2)")
             .bind(court_id)
             .bind(numbers)
             .fetch_all(&mut *conn)
             .await?;
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT import_key FROM registry.items WHERE court_id = $1 AND import_key = ANY($2)")
+    let keys: Vec<(String, Uuid)> =
+        sqlx::query_as("SELECT import_key, id FROM registry.items WHERE court_id = $1 AND import_key = ANY($2)")
             .bind(court_id)
             .bind(keys)
             .fetch_all(&mut *conn)
