@@ -203,15 +203,38 @@ pub struct RequestRow {
     pub comment: String,
 }
 
+/// An assignment with its lists, each as one JSON column: one round trip.
 const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number, \
-                             i.continuing_attention AS item_continuing \
-                      FROM assignment.assignments a JOIN registry.assignable_items i ON i.id = a.item_id ";
+       i.continuing_attention AS item_continuing, \
+       (SELECT coalesce(json_agg(json_build_object('kind', m.kind, 'rule', m.rule, 'due_date', m.due_date, \
+                'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at, \
+                'opened_at', m.opened_at, 'yellow_at', m.yellow_at) ORDER BY m.due_at, m.kind), '[]') \
+        FROM assignment.milestones m WHERE m.assignment_id = a.id) AS milestones_json, \
+       (SELECT coalesce(json_agg(json_build_object('id', f.id, 'kind', f.kind, 'body', f.body, 'reason', f.reason, \
+                'next_steps', f.next_steps, 'progress', f.progress, 'attachments', f.attachments, \
+                'submitted_by', f.submitted_by, 'submitted_at', f.submitted_at) ORDER BY f.submitted_at, f.id), '[]') \
+        FROM assignment.feedback f WHERE f.assignment_id = a.id) AS feedback_json, \
+       (SELECT coalesce(json_agg(json_build_object('id', q.id, 'kind', q.kind, 'reason', q.reason, 'new_date', q.new_date, \
+                'state', q.state, 'requested_by', q.requested_by, 'requested_at', q.requested_at, \
+                'decided_by', q.decided_by, 'comment', q.comment) ORDER BY q.requested_at, q.id), '[]') \
+        FROM assignment.requests q WHERE q.assignment_id = a.id) AS requests_json, \
+       (SELECT coalesce(json_agg(json_build_object('id', u.id, 'seq', u.seq, 'kind', u.kind, 'milestone', u.milestone, \
+                'period', u.period, 'note', u.note, 'issued_by', u.issued_by, 'issued_at', u.issued_at, \
+                'answer_due_at', u.answer_due_at, 'responded_at', u.responded_at, 'justified', u.justified) \
+                ORDER BY u.seq), '[]') \
+        FROM assignment.urges u WHERE u.assignment_id = a.id) AS urges_json, \
+       (SELECT coalesce(json_agg(json_build_object('id', p.id, 'summary', p.summary, 'steps', p.steps, \
+                'state', p.state, 'submitted_by', p.submitted_by, 'submitted_at', p.submitted_at, \
+                'decided_by', p.decided_by, 'decided_at', p.decided_at, 'comment', p.comment) \
+                ORDER BY p.submitted_at, p.id), '[]') \
+        FROM assignment.plans p WHERE p.assignment_id = a.id) AS plans_json \
+     FROM assignment.assignments a JOIN registry.assignable_items i ON i.id = a.item_id ";
 
 fn from_row(r: &PgRow) -> Result<AssignmentRow> {
     let state: String = r.try_get("state")?;
     let urgency: String = r.try_get("urgency")?;
     let grade: Option<String> = r.try_get("grade")?;
-    Ok(AssignmentRow {
+    let mut row = AssignmentRow {
         id: r.try_get("id")?,
         item_id: r.try_get("item_id")?,
         item_title: r.try_get("item_title")?,
@@ -248,83 +271,40 @@ fn from_row(r: &PgRow) -> Result<AssignmentRow> {
         attention_months: r.try_get("attention_months")?,
         attention_since: r.try_get("attention_since")?,
         item_continuing: r.try_get("item_continuing")?,
-    })
+    };
+    lists_from_row(r, &mut row)?;
+    Ok(row)
 }
 
-/// Fills in milestones, feedback, requests and urges of `rows`, in one round
-/// trip: each list comes back as JSON.
-async fn attach(conn: &mut PgConnection, rows: &mut [AssignmentRow]) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    type Lists = (
-        Uuid,
-        serde_json::Value,
-        serde_json::Value,
-        serde_json::Value,
-        serde_json::Value,
-        serde_json::Value,
-    );
-    let lists: Vec<Lists> = sqlx::query_as(
-        "SELECT a.id, \
-            (SELECT coalesce(json_agg(json_build_object('kind', m.kind, 'rule', m.rule, 'due_date', m.due_date, \
-                     'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at, \
-                     'opened_at', m.opened_at, 'yellow_at', m.yellow_at) ORDER BY m.due_at, m.kind), '[]') \
-             FROM assignment.milestones m WHERE m.assignment_id = a.id), \
-            (SELECT coalesce(json_agg(json_build_object('id', f.id, 'kind', f.kind, 'body', f.body, 'reason', f.reason, \
-                     'next_steps', f.next_steps, 'progress', f.progress, 'attachments', f.attachments, \
-                     'submitted_by', f.submitted_by, 'submitted_at', f.submitted_at) ORDER BY f.submitted_at, f.id), '[]') \
-             FROM assignment.feedback f WHERE f.assignment_id = a.id), \
-            (SELECT coalesce(json_agg(json_build_object('id', q.id, 'kind', q.kind, 'reason', q.reason, 'new_date', q.new_date, \
-                     'state', q.state, 'requested_by', q.requested_by, 'requested_at', q.requested_at, \
-                     'decided_by', q.decided_by, 'comment', q.comment) ORDER BY q.requested_at, q.id), '[]') \
-             FROM assignment.requests q WHERE q.assignment_id = a.id), \
-            (SELECT coalesce(json_agg(json_build_object('id', u.id, 'seq', u.seq, 'kind', u.kind, 'milestone', u.milestone, \
-                     'period', u.period, 'note', u.note, 'issued_by', u.issued_by, 'issued_at', u.issued_at, \
-                     'answer_due_at', u.answer_due_at, 'responded_at', u.responded_at, 'justified', u.justified) ORDER BY u.seq), '[]') \
-             FROM assignment.urges u WHERE u.assignment_id = a.id), \
-            (SELECT coalesce(json_agg(json_build_object('id', p.id, 'summary', p.summary, 'steps', p.steps, \
-                     'state', p.state, 'submitted_by', p.submitted_by, 'submitted_at', p.submitted_at, \
-                     'decided_by', p.decided_by, 'decided_at', p.decided_at, 'comment', p.comment) \
-                     ORDER BY p.submitted_at, p.id), '[]') \
-             FROM assignment.plans p WHERE p.assignment_id = a.id) \
-         FROM unnest($1::uuid[]) AS a(id)",
-    )
-    .bind(&ids)
-    .fetch_all(conn)
-    .await?;
-    for (id, milestones, feedback, requests, urges, plans) in lists {
-        let Some(row) = rows.iter_mut().find(|r| r.id == id) else {
-            continue;
-        };
-        row.milestones = serde_json::from_value(milestones).map_err(anyhow::Error::from)?;
-        let feedback: Vec<FeedbackJson> = serde_json::from_value(feedback).map_err(anyhow::Error::from)?;
-        row.feedback = feedback
-            .into_iter()
-            .map(|f| {
-                Ok(FeedbackRow {
-                    id: f.id,
-                    kind: FeedbackKind::from_code(&f.kind)
-                        .ok_or_else(|| anyhow::anyhow!("unknown feedback kind {}", f.kind))?,
-                    body: f.body,
-                    reason: f.reason,
-                    next_steps: f.next_steps,
-                    progress: f.progress,
-                    attachments: f.attachments,
-                    submitted_by: f.submitted_by,
-                    submitted_at: f.submitted_at,
-                })
+/// Reads an assignment's lists (JSON columns of `SELECT`) into its row.
+fn lists_from_row(r: &PgRow, row: &mut AssignmentRow) -> Result<()> {
+    let json = |name: &str| -> Result<serde_json::Value> { Ok(r.try_get(name)?) };
+    row.milestones = serde_json::from_value(json("milestones_json")?).map_err(anyhow::Error::from)?;
+    let feedback: Vec<FeedbackJson> = serde_json::from_value(json("feedback_json")?).map_err(anyhow::Error::from)?;
+    row.feedback = feedback
+        .into_iter()
+        .map(|f| {
+            Ok(FeedbackRow {
+                id: f.id,
+                kind: FeedbackKind::from_code(&f.kind)
+                    .ok_or_else(|| anyhow::anyhow!("unknown feedback kind {}", f.kind))?,
+                body: f.body,
+                reason: f.reason,
+                next_steps: f.next_steps,
+                progress: f.progress,
+                attachments: f.attachments,
+                submitted_by: f.submitted_by,
+                submitted_at: f.submitted_at,
             })
-            .collect::<Result<_>>()?;
-        row.requests = serde_json::from_value(requests).map_err(anyhow::Error::from)?;
-        row.urges = serde_json::from_value(urges).map_err(anyhow::Error::from)?;
-        row.plans = serde_json::from_value(plans).map_err(anyhow::Error::from)?;
-    }
+        })
+        .collect::<Result<_>>()?;
+    row.requests = serde_json::from_value(json("requests_json")?).map_err(anyhow::Error::from)?;
+    row.urges = serde_json::from_value(json("urges_json")?).map_err(anyhow::Error::from)?;
+    row.plans = serde_json::from_value(json("plans_json")?).map_err(anyhow::Error::from)?;
     Ok(())
 }
 
-/// A feedback row as `attach` receives it.
+/// A feedback row as `SELECT` returns it.
 #[derive(serde::Deserialize)]
 struct FeedbackJson {
     id: Uuid,
@@ -344,10 +324,7 @@ pub async fn assignment(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut rows = vec![from_row(&row)?];
-    attach(conn, &mut rows).await?;
-    Ok(rows.pop())
+    row.as_ref().map(from_row).transpose()
 }
 
 #[derive(Debug, Default)]
@@ -388,9 +365,7 @@ pub async fn list(
     }
     q.push(" ORDER BY a.id LIMIT ").push_bind(limit);
     let rows = q.build().fetch_all(&mut *conn).await?;
-    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    attach(conn, &mut out).await?;
-    Ok(out)
+    rows.iter().map(from_row).collect()
 }
 
 pub struct NewAssignment<'a> {
@@ -595,9 +570,7 @@ pub async fn closed_out_in(
         .bind(scope)
         .fetch_all(&mut *conn)
         .await?;
-    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    attach(conn, &mut out).await?;
-    Ok(out)
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn insert_request(

@@ -129,14 +129,15 @@ where
             after: change.after.as_ref(),
         })
         .collect();
-    // Audit last: its head lock is held only until the commit below.
-    audit::append_all(&mut tx, &entries).await?;
     sqlx::query("UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2")
         .bind(&ctx.principal.name)
         .bind(&ctx.request_id)
         .bind(response.encode_to_vec())
         .execute(&mut *tx)
         .await?;
+    // Audit last: the chain's head is locked from here to the commit, which
+    // every writer queues on, so nothing else happens in between.
+    audit::append_all(&mut tx, &entries).await?;
     tx.commit().await?;
     Ok(response)
 }
