@@ -28,6 +28,14 @@ pub enum Action {
     ReportProgress,
     /// Verify completion reports, write off (核查 · 销号).
     Verify,
+    /// Read scorecards and rule sets (考评): heads and liaisons their own
+    /// unit's only, through the scope.
+    ReadAppraisal,
+    /// Read rankings and every unit's scorecard: they compare units, so not
+    /// for a unit's own head or liaison.
+    ReadRankings,
+    /// Load rule sets, publish periods, adjust scores.
+    ManageAppraisal,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -83,6 +91,25 @@ impl Action {
             Action::Assign => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
             Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
+            Action::ReadAppraisal => &[
+                Role::Appraiser,
+                Role::System,
+                Role::OfficeDirector,
+                Role::OfficeSupervisor,
+                Role::Leader,
+                Role::President,
+                Role::UnitHead,
+                Role::UnitLiaison,
+            ],
+            Action::ReadRankings => &[
+                Role::Appraiser,
+                Role::System,
+                Role::OfficeDirector,
+                Role::OfficeSupervisor,
+                Role::Leader,
+                Role::President,
+            ],
+            Action::ManageAppraisal => &[Role::OfficeDirector],
         }
     }
 
@@ -99,6 +126,9 @@ impl Action {
             Action::Assign => "交办督办事项",
             Action::ReportProgress => "签收和反馈",
             Action::Verify => "核查和销号",
+            Action::ReadAppraisal => "查看考评结果",
+            Action::ReadRankings => "查看考评排名",
+            Action::ManageAppraisal => "管理考评(规则、发布、调整)",
         }
     }
 }
@@ -211,6 +241,14 @@ mod tests {
             (&[System], ManageDirectory, Inside, Ok(())),
             (&[OfficeDirector], ManageClock, Global, role_denied(ManageClock)),
             (&[], ReadDirectory, Inside, role_denied(ReadDirectory)),
+            (&[Appraiser], ReadRankings, Inside, Ok(())),
+            (&[Appraiser], ReadAppraisal, Outside, scope_denied(ReadAppraisal)),
+            (&[UnitHead], ReadAppraisal, Inside, Ok(())),
+            (&[UnitHead], ReadAppraisal, Outside, scope_denied(ReadAppraisal)),
+            (&[UnitLiaison], ReadRankings, Inside, role_denied(ReadRankings)),
+            (&[Appraiser], ManageAppraisal, Inside, role_denied(ManageAppraisal)),
+            (&[OfficeSupervisor], ManageAppraisal, Inside, role_denied(ManageAppraisal)),
+            (&[OfficeDirector], ManageAppraisal, Inside, Ok(())),
         ];
         for (roles, action, scope, expected) in table {
             assert_eq!(

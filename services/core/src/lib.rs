@@ -50,6 +50,7 @@ pub mod ledger;
 pub mod org;
 pub mod policy;
 pub mod role;
+pub mod scoring;
 pub mod validation;
 
 pub use role::Role;
