@@ -8,6 +8,7 @@ use duban_core::Role;
 use duban_platform::auth::{NewToken, TokenStore};
 use duban_platform::configuration::Settings;
 use duban_platform::test_db::TestDatabase;
+use duban_proto::appraisal::v1::appraisal_service_client::AppraisalServiceClient;
 use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
 use duban_proto::platform::v1 as clock;
 use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Appraisal = AppraisalServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub db: TestDatabase,
@@ -84,6 +86,14 @@ impl TestApp {
     pub async fn assignments(&self, token: &str) -> Assignments {
         AssignmentServiceClient::with_interceptor(
             self.channel(ServiceKind::Assignment).await,
+            Bearer::new(token).unwrap(),
+        )
+    }
+
+    /// An appraisal-service client presenting `token`.
+    pub async fn appraisal(&self, token: &str) -> Appraisal {
+        AppraisalServiceClient::with_interceptor(
+            self.channel(ServiceKind::Appraisal).await,
             Bearer::new(token).unwrap(),
         )
     }

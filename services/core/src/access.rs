@@ -247,7 +247,12 @@ mod tests {
             (&[UnitHead], ReadAppraisal, Outside, scope_denied(ReadAppraisal)),
             (&[UnitLiaison], ReadRankings, Inside, role_denied(ReadRankings)),
             (&[Appraiser], ManageAppraisal, Inside, role_denied(ManageAppraisal)),
-            (&[OfficeSupervisor], ManageAppraisal, Inside, role_denied(ManageAppraisal)),
+            (
+                &[OfficeSupervisor],
+                ManageAppraisal,
+                Inside,
+                role_denied(ManageAppraisal),
+            ),
             (&[OfficeDirector], ManageAppraisal, Inside, Ok(())),
         ];
         for (roles, action, scope, expected) in table {

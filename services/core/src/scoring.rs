@@ -598,13 +598,13 @@ pub fn fold<Tz: TimeZone>(tracks: &mut Tracks, e: &Event, tz: &Tz) -> Vec<Fact> 
             .map(|t| fact(&t.subject, What::ReinspectionFailed { round }))
             .collect();
     }
-    if !tracks.contains_key(&e.subject_id) {
-        let Some(s) = &e.summary else {
-            return Vec::new();
-        };
-        tracks.insert(e.subject_id, Track::new(e.subject_id, s));
-    }
-    let track = tracks.get_mut(&e.subject_id).expect("inserted above");
+    let track = match tracks.entry(e.subject_id) {
+        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+        std::collections::btree_map::Entry::Vacant(v) => match &e.summary {
+            Some(s) => v.insert(Track::new(e.subject_id, s)),
+            None => return Vec::new(),
+        },
+    };
     if let Some(s) = &e.summary {
         track.state = s.state.clone();
         track.suspended = s.suspended_at.is_some();
