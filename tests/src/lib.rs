@@ -117,6 +117,27 @@ impl TestApp {
         .expect("setting the dev clock");
     }
 
+    /// How many events of `event_type` are recorded.
+    pub async fn count_events(&self, event_type: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `n` events of `event_type` are recorded (the background
+    /// sweep runs every second in tests).
+    pub async fn eventually(&self, event_type: &str, n: i64) {
+        for _ in 0..150 {
+            if self.count_events(event_type).await >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {n} {event_type} events");
+    }
+
     pub async fn admin(&self) -> Registry {
         self.registry(&self.admin_token).await
     }

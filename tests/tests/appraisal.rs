@@ -17,25 +17,6 @@ use duban_tests::{Appraisal, Assignments, TestApp, rid, uuid};
 use std::time::Duration;
 use tonic_types::StatusExt;
 
-async fn events(app: &TestApp, kind: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
-        .bind(kind)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-/// Waits for the background sweep (every second in tests) to issue `n`.
-async fn eventually(app: &TestApp, kind: &str, n: i64) {
-    for _ in 0..150 {
-        if events(app, kind).await >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no {n} {kind} events");
-}
-
 struct Office {
     a: Assignments,
 }
@@ -223,19 +204,19 @@ async fn october_scorecards_rankings_publishing_and_adjustments() {
     app.set_clock("2026-10-09T09:00:00+08:00").await;
     office.feedback(&a.id, "initial").await;
     office.feedback(&c.id, "initial").await;
-    eventually(&app, "assignment.urged", 1).await;
+    app.eventually("assignment.urged", 1).await;
     // 10-12: C reports completion (3 working days early); B missed its
     // initial feedback: urge 2.
     app.set_clock("2026-10-12T09:00:00+08:00").await;
     office.feedback(&c.id, "completion").await;
-    eventually(&app, "assignment.urged", 2).await;
+    app.eventually("assignment.urged", 2).await;
     // 10-14: two urges unanswered: B flagged for 通报批评. C verified, 良好.
     app.set_clock("2026-10-14T09:00:00+08:00").await;
-    eventually(&app, "assignment.flagged", 1).await;
+    app.eventually("assignment.flagged", 1).await;
     office.verify(&c.id, Some("good")).await;
     // 10-16: A and B missed 办结 (due 10-15): urges 3 and 4.
     app.set_clock("2026-10-16T09:00:00+08:00").await;
-    eventually(&app, "assignment.urged", 4).await;
+    app.eventually("assignment.urged", 4).await;
     // 10-19: A reports completion 2 working days late (10-16, 10-19); C's
     // item fails its re-inspection and goes to 执行局 again (round 2:
     // deploy 10-20, initial 10-22, resolve 10-28).
@@ -294,7 +275,7 @@ async fn october_scorecards_rankings_publishing_and_adjustments() {
     // 11-02: October is over. The sweep urges what November made overdue;
     // none of it is October's.
     app.set_clock("2026-11-02T09:00:00+08:00").await;
-    eventually(&app, "assignment.urged", 6).await;
+    app.eventually("assignment.urged", 6).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let appraiser_token = app.token(&[Role::Appraiser], &[uuid(&court.id)]).await;

@@ -63,14 +63,31 @@ pub fn parse_rules(content: &str) -> Result<RuleFile> {
 }
 
 fn period_from(field: &str, key: &str) -> Result<Period> {
-    Period::parse(key).ok_or_else(|| {
-        Error::invalid(
-            field,
-            "must be a month (2026-10), a quarter (2026-Q4) or a year (2026)",
-            "考评期格式应为月度(2026-10)、季度(2026-Q4)或年度(2026)",
-        )
-    })
+    Period::parse(key).ok_or_else(|| Error::invalid(field, PERIOD_FORMAT.0, PERIOD_FORMAT.1))
 }
+
+/// What a mutation of this service records: one event and audit record.
+fn change(
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    after: serde_json::Value,
+    unit_ids: Vec<Uuid>,
+) -> Change {
+    Change {
+        action,
+        target_kind,
+        target_id,
+        before: None,
+        after: Some(after),
+        unit_ids,
+    }
+}
+
+const PERIOD_FORMAT: (&str, &str) = (
+    "must be a month (2026-10), a quarter (2026-Q4) or a year (2026)",
+    "考评期格式应为月度(2026-10)、季度(2026-Q4)或年度(2026)",
+);
 
 fn missing(e: MissingYear) -> Error {
     Error::precondition(e.to_string(), e.reason_zh())
@@ -258,16 +275,13 @@ impl AppraisalService {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("rule set {version} vanished"))?;
             let message = self.rule_set_message(&stored, &[])?;
-            let change = Change {
-                action: "appraisal.rule_set_loaded",
-                target_kind: "rule_set",
-                target_id: version.to_string(),
-                before: None,
-                after: Some(serde_json::json!({
-                    "version": version, "name": stored.name, "effective_from": from,
-                })),
-                unit_ids: Vec::new(),
-            };
+            let change = change(
+                "appraisal.rule_set_loaded",
+                "rule_set",
+                version.to_string(),
+                serde_json::json!({"version": version, "name": stored.name, "effective_from": from}),
+                Vec::new(),
+            );
             Ok((message, vec![change]))
         })
         .await
@@ -468,7 +482,7 @@ impl AppraisalService {
                 for i in mine.iter().filter(|i| targets[**i].id() == a.subject_id) {
                     let card = &mut cards[*i];
                     card.total = points_value(scoring::points_from(card.total) + a.points);
-                    card.lines.push(adjustment_line(&a));
+                    card.lines.push(adjustment_line(&a, &self.tz));
                 }
             }
         }
@@ -681,16 +695,13 @@ impl AppraisalService {
                 }
                 let published = store::period(&mut *conn, &key).await?;
                 let message = self.period_message(&period, published.as_ref(), pricing.stored.version);
-                let change = Change {
-                    action: "appraisal.period_published",
-                    target_kind: "period",
-                    target_id: key.clone(),
-                    before: None,
-                    after: Some(serde_json::json!({
-                        "rule_set_version": pricing.stored.version, "scorecards": cards.len(),
-                    })),
-                    unit_ids: Vec::new(),
-                };
+                let change = change(
+                    "appraisal.period_published",
+                    "period",
+                    key.clone(),
+                    serde_json::json!({"rule_set_version": pricing.stored.version, "scorecards": cards.len()}),
+                    Vec::new(),
+                );
                 Ok((message, vec![change]))
             },
         )
@@ -701,11 +712,7 @@ impl AppraisalService {
         let mut v = Violations::new();
         let period = Period::parse(&req.period);
         if period.is_none() {
-            v.add(
-                "period",
-                "must be a month (2026-10), a quarter (2026-Q4) or a year (2026)",
-                "考评期格式应为月度(2026-10)、季度(2026-Q4)或年度(2026)",
-            );
+            v.add("period", PERIOD_FORMAT.0, PERIOD_FORMAT.1);
         }
         let hundredths = req.points * 100.0;
         if !req.points.is_finite() || req.points == 0.0 || req.points.abs() > 100.0 {
@@ -747,30 +754,29 @@ impl AppraisalService {
                 author: row.author.clone(),
                 create_time: Some(timestamp(row.created_at)),
             };
-            let change = Change {
-                action: "appraisal.score_adjusted",
-                target_kind: "scorecard",
-                target_id: format!("{}/{}/{}", row.period_key, row.subject_kind, row.subject_id),
-                before: None,
-                after: Some(serde_json::json!({
+            let change = change(
+                "appraisal.score_adjusted",
+                "scorecard",
+                format!("{}/{}/{}", row.period_key, row.subject_kind, row.subject_id),
+                serde_json::json!({
                     "adjustment": row.id, "points": points_value(row.points), "reason": row.reason, "author": row.author,
-                })),
-                unit_ids: target.ancestry.clone(),
-            };
+                }),
+                target.ancestry.clone(),
+            );
             Ok((message, vec![change]))
         })
         .await
     }
 }
 
-fn adjustment_line(a: &AdjustmentRow) -> pb::ScoreLine {
+fn adjustment_line(a: &AdjustmentRow, tz: &Tz) -> pb::ScoreLine {
     pb::ScoreLine {
         rule: scoring::RuleCode::Adjustment.code().into(),
         rule_label: scoring::RuleCode::Adjustment.label_zh().into(),
         points: points_value(a.points),
         quantity: 1,
         description: format!("更正调整:{}(调整人:{})", a.reason, a.author),
-        day: a.created_at.date_naive().to_string(),
+        day: a.created_at.with_timezone(tz).date_naive().to_string(),
         adjustment_id: a.id.to_string(),
         author: a.author.clone(),
         adjust_time: Some(timestamp(a.created_at)),
