@@ -8,6 +8,7 @@ use duban_core::Role;
 use duban_platform::auth::{NewToken, TokenStore};
 use duban_platform::configuration::Settings;
 use duban_platform::test_db::TestDatabase;
+use duban_proto::appraisal::v1::appraisal_service_client::AppraisalServiceClient;
 use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
 use duban_proto::platform::v1 as clock;
 use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Appraisal = AppraisalServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub db: TestDatabase,
@@ -88,6 +90,14 @@ impl TestApp {
         )
     }
 
+    /// An appraisal-service client presenting `token`.
+    pub async fn appraisal(&self, token: &str) -> Appraisal {
+        AppraisalServiceClient::with_interceptor(
+            self.channel(ServiceKind::Appraisal).await,
+            Bearer::new(token).unwrap(),
+        )
+    }
+
     /// Sets the shared dev clock, frozen, to an RFC 3339 instant.
     pub async fn set_clock(&self, rfc3339: &str) {
         let t = chrono::DateTime::parse_from_rfc3339(rfc3339).expect("an RFC 3339 time");
@@ -105,6 +115,27 @@ impl TestApp {
         })
         .await
         .expect("setting the dev clock");
+    }
+
+    /// How many events of `event_type` are recorded.
+    pub async fn count_events(&self, event_type: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `n` events of `event_type` are recorded (the background
+    /// sweep runs every second in tests).
+    pub async fn eventually(&self, event_type: &str, n: i64) {
+        for _ in 0..150 {
+            if self.count_events(event_type).await >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {n} {event_type} events");
     }
 
     pub async fn admin(&self) -> Registry {

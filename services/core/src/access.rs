@@ -31,6 +31,14 @@ pub enum Action {
     /// Claim a published item (认领) for one's unit, or as a leader for a
     /// unit one supervises.
     Claim,
+    /// Read scorecards and rule sets (考评): heads and liaisons their own
+    /// unit's only, through the scope.
+    ReadAppraisal,
+    /// Read rankings and every unit's scorecard: they compare units, so not
+    /// for a unit's own head or liaison.
+    ReadRankings,
+    /// Load rule sets, publish periods, adjust scores.
+    ManageAppraisal,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -87,6 +95,25 @@ impl Action {
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
             Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
             Action::Claim => &[Role::UnitHead, Role::UnitLiaison, Role::Leader, Role::President],
+            Action::ReadAppraisal => &[
+                Role::Appraiser,
+                Role::System,
+                Role::OfficeDirector,
+                Role::OfficeSupervisor,
+                Role::Leader,
+                Role::President,
+                Role::UnitHead,
+                Role::UnitLiaison,
+            ],
+            Action::ReadRankings => &[
+                Role::Appraiser,
+                Role::System,
+                Role::OfficeDirector,
+                Role::OfficeSupervisor,
+                Role::Leader,
+                Role::President,
+            ],
+            Action::ManageAppraisal => &[Role::OfficeDirector],
         }
     }
 
@@ -104,6 +131,9 @@ impl Action {
             Action::ReportProgress => "签收和反馈",
             Action::Verify => "核查和销号",
             Action::Claim => "认领督办事项",
+            Action::ReadAppraisal => "查看考评结果",
+            Action::ReadRankings => "查看考评排名",
+            Action::ManageAppraisal => "管理考评(规则、发布、调整)",
         }
     }
 }
@@ -216,6 +246,19 @@ mod tests {
             (&[System], ManageDirectory, Inside, Ok(())),
             (&[OfficeDirector], ManageClock, Global, role_denied(ManageClock)),
             (&[], ReadDirectory, Inside, role_denied(ReadDirectory)),
+            (&[Appraiser], ReadRankings, Inside, Ok(())),
+            (&[Appraiser], ReadAppraisal, Outside, scope_denied(ReadAppraisal)),
+            (&[UnitHead], ReadAppraisal, Inside, Ok(())),
+            (&[UnitHead], ReadAppraisal, Outside, scope_denied(ReadAppraisal)),
+            (&[UnitLiaison], ReadRankings, Inside, role_denied(ReadRankings)),
+            (&[Appraiser], ManageAppraisal, Inside, role_denied(ManageAppraisal)),
+            (
+                &[OfficeSupervisor],
+                ManageAppraisal,
+                Inside,
+                role_denied(ManageAppraisal),
+            ),
+            (&[OfficeDirector], ManageAppraisal, Inside, Ok(())),
         ];
         for (roles, action, scope, expected) in table {
             assert_eq!(

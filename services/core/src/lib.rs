@@ -51,6 +51,7 @@ pub mod org;
 pub mod plan;
 pub mod policy;
 pub mod role;
+pub mod scoring;
 pub mod validation;
 
 pub use role::Role;

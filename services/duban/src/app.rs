@@ -3,6 +3,8 @@
 //! health, and shuts everything down together.
 
 use anyhow::Context;
+use duban_appraisal::grpc::AppraisalGrpc;
+use duban_appraisal::service::AppraisalService;
 use duban_assignment::assignments::AssignmentService;
 use duban_assignment::calendar::CalendarService;
 use duban_assignment::grpc::AssignmentGrpc;
@@ -159,10 +161,14 @@ pub async fn start(
         assignments: AssignmentService::new(pool.clone(), clock.clone(), settings.court_tz()),
         sweep_every: Duration::from_secs(settings.sweep_interval_secs.max(1)),
     });
+    let appraisal = services
+        .contains(&ServiceKind::Appraisal)
+        .then(|| AppraisalService::new(pool.clone(), clock.clone(), settings.court_tz()));
     tasks.spawn(prepare_then_watch(
         pool,
         clock.clone(),
         follow_up,
+        appraisal,
         health,
         names,
         shutdown.clone(),
@@ -204,8 +210,10 @@ fn routes_for(
             server::base_routes(health, &[kind.grpc_name()])?
                 .add_service(AssignmentGrpc::new(calendar, assignments, pool.clone()).into_server())
         }
+        ServiceKind::Appraisal => server::base_routes(health, &[kind.grpc_name()])?
+            .add_service(AppraisalGrpc::new(AppraisalService::new(pool.clone(), clock.clone(), tz)).into_server()),
         // No RPCs yet: health and reflection only, never a fake answer.
-        ServiceKind::Appraisal | ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,
+        ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,
     })
 }
 
@@ -223,6 +231,7 @@ async fn prepare_then_watch(
     pool: PgPool,
     clock: Clock,
     follow_up: Option<FollowUp>,
+    appraisal: Option<AppraisalService>,
     health: Health,
     names: Vec<&'static str>,
     shutdown: CancellationToken,
@@ -236,6 +245,11 @@ async fn prepare_then_watch(
                     .seed()
                     .await
                     .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
+            }
+            if let Some(a) = &appraisal {
+                a.seed()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("seeding the appraisal rule set: {e}"))?;
             }
             anyhow::Ok(())
         };
@@ -254,8 +268,27 @@ async fn prepare_then_watch(
         tokio::spawn(watch_calendar(f.calendar, health.clone(), shutdown.clone()));
         tokio::spawn(sweep(f.assignments, f.sweep_every, shutdown.clone()));
     }
+    if let Some(a) = appraisal {
+        tokio::spawn(fold_events(a, shutdown.clone()));
+    }
     health.watch_database(pool, names, shutdown).await;
     Ok(())
+}
+
+/// Keeps the appraisal fold close behind the event stream, so that reads
+/// (which catch up themselves) find little left to do.
+async fn fold_events(appraisal: AppraisalService, shutdown: CancellationToken) {
+    loop {
+        match appraisal.catch_up().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(events = n, "events folded for appraisal"),
+            Err(e) => tracing::warn!(error = ?e, "folding events for appraisal failed; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
 }
 
 /// Issues reminders, urges and flags as they fall due on the service clock.

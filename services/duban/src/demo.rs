@@ -586,3 +586,223 @@ pub async fn load_follow_up(assignments: &AssignmentService, pool: &PgPool, admi
     tracing::info!(assignments = assigned.len(), "demo follow-up loaded");
     Ok(())
 }
+
+/// October 2026 in the demo court, for appraisal (考评): six items assigned
+/// on 30 September to three grassroots courts and three departments and
+/// followed through October on the dev clock — on time, early, late,
+/// urged, flagged for 通报批评, returned, graded — so that October's
+/// scorecards and rankings have something to explain. The clock is set to
+/// each moment in turn (the follow-up sweep run at each, as the suite would),
+/// then put back to real time, running. Done once: a later start finds its
+/// last step recorded and leaves the clock alone.
+pub async fn load_october(
+    items: &ItemService,
+    assignments: &AssignmentService,
+    pool: &PgPool,
+    admin: &Principal,
+    clock: &duban_platform::clock::Clock,
+) -> anyhow::Result<()> {
+    const LAST: &str = "demo-oct-verify-lhq";
+    if !clock.is_shared() {
+        tracing::info!("demo October follow-up skipped: it needs the dev clock");
+        return Ok(());
+    }
+    let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.requests WHERE request_id = $1)")
+        .bind(LAST)
+        .fetch_one(pool)
+        .await?;
+    if done {
+        return Ok(());
+    }
+    let d = Demo { items, pool, admin };
+    let at = |text: &str| -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+        Ok(chrono::DateTime::parse_from_rfc3339(text)?.with_timezone(&chrono::Utc))
+    };
+    let set = async |text: &str| -> anyhow::Result<()> {
+        let mut tx = pool.begin().await?;
+        clock.set(&mut tx, at(text)?, true).await.map_err(err)?;
+        tx.commit().await?;
+        assignments.sweep().await.map_err(err)?;
+        Ok(())
+    };
+
+    set("2026-09-28T09:00:00+08:00").await?;
+    let court = d.unit("jczy").await?;
+    let source = d
+        .source(
+            "oct-q4",
+            pb::Source {
+                kind: pb::SourceKind::PresidentOfficeMeeting as i32,
+                title: "院长办公会研究第四季度重点工作督办事项".into(),
+                doc_number: "院办纪〔2026〕2号".into(),
+                doc_date: date(2026, 9, 28),
+                issuer: "院长办公会".into(),
+                court_id: court.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let plan: [(&str, &str, &str, pb::UrgencyClass, Option<pb::Date>); 6] = [
+        (
+            "jcq",
+            "江城法院长期未结案件清理",
+            "jc-jcq",
+            pb::UrgencyClass::General,
+            None,
+        ),
+        ("lhq", "临河法院执行积案化解", "jc-lhq", pb::UrgencyClass::General, None),
+        (
+            "qsx",
+            "青石法院诉源治理工作推进",
+            "jc-qsx",
+            pb::UrgencyClass::General,
+            None,
+        ),
+        (
+            "zxj",
+            "执行局终本案件集中清查",
+            "jczy-zxj",
+            pb::UrgencyClass::General,
+            None,
+        ),
+        (
+            "lat",
+            "立案庭诉讼服务中心升级改造",
+            "jczy-lat",
+            pb::UrgencyClass::FixedDeadline,
+            date(2026, 10, 20),
+        ),
+        (
+            "ms1",
+            "民一庭类案检索机制建设",
+            "jczy-ms1",
+            pb::UrgencyClass::General,
+            None,
+        ),
+    ];
+    let mut registered = Vec::new();
+    for (key, title, unit, class, deadline) in plan {
+        let item = pb::Item {
+            title: title.into(),
+            requirements: "按院长办公会要求落实,按13710机制反馈".into(),
+            source_id: source.id.clone(),
+            urgency: class as i32,
+            urgency_reason: "院长办公会确定".into(),
+            lead_unit_id: d.unit(unit).await?,
+            court_id: court.clone(),
+            deadline,
+            ..Default::default()
+        };
+        registered.push((key, d.registered(&format!("oct-{key}"), item, "同意").await?));
+    }
+
+    set("2026-09-30T10:00:00+08:00").await?;
+    let mut ids = std::collections::HashMap::new();
+    for (key, item) in &registered {
+        // The id the general follow-up uses, so that it finds these assigned.
+        let req = apb::AssignItemRequest {
+            request_id: format!("demo-assign-{}", item.number),
+            item_id: item.id.clone(),
+            ..Default::default()
+        };
+        let out = assignments.assign(admin, &req).await.map_err(err)?;
+        ids.insert(*key, out.assignments[0].id.clone());
+    }
+    let etag =
+        async |key: &str| -> anyhow::Result<String> { Ok(assignments.get(admin, &ids[key]).await.map_err(err)?.etag) };
+    let ack = async |key: &str| -> anyhow::Result<()> {
+        let req = apb::AcknowledgeRequest {
+            request_id: format!("demo-oct-ack-{key}"),
+            id: ids[key].clone(),
+            etag: etag(key).await?,
+            deployment: "召开专题会议研究部署,明确责任人和时间表".into(),
+        };
+        assignments.acknowledge(admin, &req).await.map_err(err)?;
+        Ok(())
+    };
+    let feedback = async |key: &str, step: &str, kind: &str, text: &str| -> anyhow::Result<()> {
+        let req = apb::SubmitFeedbackRequest {
+            request_id: format!("demo-oct-{step}-{key}"),
+            id: ids[key].clone(),
+            etag: etag(key).await?,
+            kind: kind.into(),
+            text: text.into(),
+            ..Default::default()
+        };
+        assignments.feedback(admin, &req).await.map_err(err)?;
+        Ok(())
+    };
+    let verify = async |key: &str, step: &str, grade: Option<&str>| -> anyhow::Result<()> {
+        let req = apb::VerifyRequest {
+            request_id: format!("demo-oct-{step}-{key}"),
+            id: ids[key].clone(),
+            etag: etag(key).await?,
+            accept: grade.is_some(),
+            grade: grade.unwrap_or_default().into(),
+            checked: "调阅台账和案卷,电话回访当事人".into(),
+            comment: if grade.is_none() {
+                "抽查5件,2件未实际结案,请重新办理".into()
+            } else {
+                String::new()
+            },
+        };
+        assignments.verify(admin, &req).await.map_err(err)?;
+        Ok(())
+    };
+
+    set("2026-10-08T09:00:00+08:00").await?;
+    for key in ["jcq", "lhq", "zxj", "lat", "ms1"] {
+        ack(key).await?;
+    }
+    set("2026-10-09T09:00:00+08:00").await?;
+    for key in ["jcq", "zxj", "lat", "ms1"] {
+        feedback(key, "initial", "initial", "已制定工作方案,分解任务到人").await?;
+    }
+    set("2026-10-12T09:00:00+08:00").await?;
+    feedback("lhq", "initial", "initial", "已梳理执行积案清单").await?;
+    set("2026-10-13T09:00:00+08:00").await?;
+    feedback("zxj", "completion", "completion", "终本案件清查完毕,已逐案建档").await?;
+    let urge = apb::UrgeRequest {
+        request_id: "demo-oct-urge-ms1".into(),
+        id: ids["ms1"].clone(),
+        etag: etag("ms1").await?,
+        note: "请报送类案检索机制建设进展".into(),
+    };
+    assignments.urge(admin, &urge).await.map_err(err)?;
+    feedback("ms1", "answer", "urge_response", "检索平台采购审批中,已报分管院领导").await?;
+    set("2026-10-14T09:00:00+08:00").await?;
+    feedback("jcq", "completion", "completion", "长期未结案件已全部清理完毕").await?;
+    verify("zxj", "verify", Some("good")).await?;
+    let now = assignments.get(admin, &ids["ms1"]).await.map_err(err)?;
+    let judge = apb::JudgeUrgeResponseRequest {
+        request_id: "demo-oct-judge-ms1".into(),
+        id: ids["ms1"].clone(),
+        etag: now.etag.clone(),
+        urge_id: now.urges.first().map(|u| u.id.clone()).unwrap_or_default(),
+        justified: true,
+    };
+    assignments.judge(admin, &judge).await.map_err(err)?;
+    set("2026-10-15T09:00:00+08:00").await?;
+    feedback("ms1", "completion", "completion", "类案检索机制已建立并试运行").await?;
+    set("2026-10-16T09:00:00+08:00").await?;
+    verify("jcq", "verify", Some("excellent")).await?;
+    set("2026-10-19T09:00:00+08:00").await?;
+    verify("ms1", "verify", Some("good")).await?;
+    set("2026-10-21T09:00:00+08:00").await?;
+    feedback("lhq", "completion", "completion", "执行积案已化解").await?;
+    set("2026-10-22T09:00:00+08:00").await?;
+    verify("lhq", "return", None).await?;
+    set("2026-10-23T09:00:00+08:00").await?;
+    feedback("lat", "completion", "completion", "诉讼服务中心升级改造完成").await?;
+    set("2026-10-26T09:00:00+08:00").await?;
+    feedback("lhq", "completion-2", "completion", "已重新核查,积案全部实际化解").await?;
+    verify("lat", "verify", Some("good")).await?;
+    set("2026-10-27T09:00:00+08:00").await?;
+    verify("lhq", "verify", Some("pass")).await?;
+    // Back to real time, running, as `duban dev` starts it.
+    let mut tx = pool.begin().await?;
+    clock.set(&mut tx, chrono::Utc::now(), false).await.map_err(err)?;
+    tx.commit().await?;
+    tracing::info!("demo October follow-up loaded");
+    Ok(())
+}

@@ -143,5 +143,6 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
         .await
         .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
     let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
+    crate::demo::load_october(&items, &assignments, pool, admin, clock).await?;
     crate::demo::load_follow_up(&assignments, pool, admin).await
 }

@@ -124,6 +124,11 @@ enum Command {
         #[command(subcommand)]
         command: duban::cli::plans::ClaimCommand,
     },
+    /// Appraisal (考评): rules, scorecards, rankings, publishing, adjustments.
+    Appraisal {
+        #[command(subcommand)]
+        command: duban::cli::appraisal::AppraisalCommand,
+    },
     /// The shared dev clock.
     Clock {
         #[command(subcommand)]
@@ -212,6 +217,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Org { command } => duban::cli::org::run(&data_dir, command).await,
         Command::Clock { command } => duban::cli::clock::run(&data_dir, command).await,
+        Command::Appraisal { command } => duban::cli::appraisal::run(&data_dir, command).await,
         Command::Calendar { command } => duban::cli::calendar::calendar(&data_dir, command).await,
         Command::Deadlines(args) => duban::cli::calendar::deadlines(&data_dir, args).await,
         Command::Assign(args) => duban::cli::assignments::assign(&data_dir, args).await,

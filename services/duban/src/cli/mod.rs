@@ -2,6 +2,7 @@
 //! tables for people and JSON for scripts.
 
 pub mod admin;
+pub mod appraisal;
 pub mod assignments;
 pub mod calendar;
 pub mod clock;
