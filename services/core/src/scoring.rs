@@ -1267,7 +1267,7 @@ mod tests {
     /// then unjustified after all (-1), judged justified twice counts once.
     #[test]
     fn urges_and_justified_answers() {
-        let mut a = A::new(
+        let a = A::new(
             1,
             "general",
             [
