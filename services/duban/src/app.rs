@@ -265,6 +265,8 @@ async fn prepare_then_watch(
         }
     }
     if let Some(f) = follow_up {
+        // The calendar's health entry exists before the services report SERVING.
+        check_calendar(&f.calendar, &health).await;
         tokio::spawn(watch_calendar(f.calendar, health.clone(), shutdown.clone()));
         tokio::spawn(sweep(f.assignments, f.sweep_every, shutdown.clone()));
     }
@@ -307,31 +309,36 @@ async fn sweep(assignments: AssignmentService, every: Duration, shutdown: Cancel
 }
 
 /// From 1 November, warns (log and a NOT_SERVING health entry) while next
-/// year's working-day calendar is missing; checks hourly.
-async fn watch_calendar(calendar: CalendarService, health: Health, shutdown: CancellationToken) {
+/// year's working-day calendar is missing.
+async fn check_calendar(calendar: &CalendarService, health: &Health) {
     use tonic_health::ServingStatus;
+    let status = match calendar.missing_next_year().await {
+        Ok(Some(year)) => {
+            tracing::warn!(
+                year,
+                "next year's working-day calendar is not loaded: deadlines into it cannot be computed"
+            );
+            ServingStatus::NotServing
+        }
+        Ok(None) => ServingStatus::Serving,
+        Err(e) => {
+            tracing::warn!(error = ?e, "checking the calendar failed");
+            ServingStatus::Unknown
+        }
+    };
+    health
+        .reporter
+        .set_service_status(duban_assignment::CALENDAR_HEALTH, status)
+        .await;
+}
+
+/// Checks the calendar hourly (the first check is made at start-up).
+async fn watch_calendar(calendar: CalendarService, health: Health, shutdown: CancellationToken) {
     loop {
-        let status = match calendar.missing_next_year().await {
-            Ok(Some(year)) => {
-                tracing::warn!(
-                    year,
-                    "next year's working-day calendar is not loaded: deadlines into it cannot be computed"
-                );
-                ServingStatus::NotServing
-            }
-            Ok(None) => ServingStatus::Serving,
-            Err(e) => {
-                tracing::warn!(error = ?e, "checking the calendar failed");
-                ServingStatus::Unknown
-            }
-        };
-        health
-            .reporter
-            .set_service_status(duban_assignment::CALENDAR_HEALTH, status)
-            .await;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
+        check_calendar(&calendar, &health).await;
     }
 }
