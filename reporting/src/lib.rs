@@ -4,11 +4,18 @@
 //! lettre, archived with their data.
 
 pub mod analysis;
+pub mod compose;
 pub mod figures;
+pub mod grpc;
+pub mod mail;
 pub mod model;
 pub mod period;
+pub mod render;
 pub mod rules;
 pub mod schedule;
+pub mod service;
+pub mod store;
+pub mod worker;
 
 #[cfg(test)]
 mod testing;

@@ -10,6 +10,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Unit {
     pub id: Uuid,
+    /// Ids from the root down to the unit itself.
+    #[serde(default)]
+    pub ancestry: Vec<Uuid>,
     pub name: String,
     pub short_name: String,
     pub kind: String,
@@ -244,6 +247,14 @@ pub struct RankRow {
     pub score: String,
 }
 
+/// Open assignments by traffic light.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lights {
+    pub red: u32,
+    pub yellow: u32,
+    pub green: u32,
+}
+
 /// A report, ready to render.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Doc {
@@ -259,8 +270,11 @@ pub struct Doc {
     pub date_label: String,
     /// The instant the figures are taken at, as printed.
     pub as_of_label: String,
+    /// The Friday reminder's liaison and unit.
     pub recipient_unit: String,
+    pub recipient_name: String,
     pub totals: CountRow,
+    pub lights: Lights,
     pub previous_totals: Option<CountRow>,
     pub by_unit: Vec<CountRow>,
     pub by_leader: Vec<CountRow>,

@@ -151,8 +151,10 @@ impl Rule {
         let today = now.with_timezone(tz).date_naive();
         let mut best = None;
         for p in self.candidates(today) {
-            // A period not yet begun cannot be due; its calendar may be missing.
-            if p.start() > today {
+            // A period not yet begun, or a bulletin's period not yet over,
+            // cannot be due (and next year's calendar may be missing).
+            let bulletin = !matches!(self.cadence, Cadence::Weekly { .. });
+            if p.start() > today || (bulletin && p.end_exclusive() > today) {
                 continue;
             }
             match self.due_at(p, calendar, tz) {

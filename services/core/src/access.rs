@@ -31,6 +31,10 @@ pub enum Action {
     /// Claim a published item (认领) for one's unit, or as a leader for a
     /// unit one supervises.
     Claim,
+    /// Read and preview reports (通报) and their archive.
+    ReadReports,
+    /// Issue reports outside their schedule, send them again.
+    IssueReports,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -87,6 +91,14 @@ impl Action {
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
             Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
             Action::Claim => &[Role::UnitHead, Role::UnitLiaison, Role::Leader, Role::President],
+            Action::ReadReports => &[
+                Role::OfficeSupervisor,
+                Role::OfficeDirector,
+                Role::Leader,
+                Role::President,
+                Role::System,
+            ],
+            Action::IssueReports => &[Role::OfficeSupervisor, Role::OfficeDirector],
         }
     }
 
@@ -104,6 +116,8 @@ impl Action {
             Action::ReportProgress => "签收和反馈",
             Action::Verify => "核查和销号",
             Action::Claim => "认领督办事项",
+            Action::ReadReports => "查看督查督办通报",
+            Action::IssueReports => "印发督查督办通报",
         }
     }
 }

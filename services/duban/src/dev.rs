@@ -56,7 +56,8 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     }
 
     let shutdown = CancellationToken::new();
-    let running = app::start(&settings, pool, &ServiceKind::ALL, shutdown.clone()).await?;
+    let mut running = app::start(&settings, pool.clone(), &ServiceKind::ALL, shutdown.clone()).await?;
+    let mail = running.spawn_worker(&settings, pool, &data_dir)?;
     println!("Duban dev suite is up.");
     println!("  data dir    {}", data_dir.display());
     match &cluster {
@@ -69,6 +70,7 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     for (kind, addr) in &running.addrs {
         println!("  {:<11} {}  {}", kind.label(), addr, kind.grpc_name());
     }
+    println!("  worker      schedules and mail: {mail}");
     println!("Admin token (also in {}):", data_dir.join("admin.token").display());
     println!("  {admin_secret}");
     println!("Try: cargo run -q -- org units --data-dir {}", data_dir.display());
