@@ -172,21 +172,26 @@ mod tests {
         court
     }
 
-    #[test]
-    fn a_monthly_bulletin_reads_like_one() {
-        let court = court();
-        let frame = court.october();
-        let doc = compose(
+    /// October's bulletin of the court, issued 11-02.
+    fn october(court: &Court, ranking: Option<Vec<crate::model::RankRow>>) -> Doc {
+        compose(
             Issue {
                 kind: ReportKind::Monthly,
                 period: Period::Month { year: 2026, month: 10 },
                 issued_on: d(2026, 11, 2),
                 unit: None,
-                ranking: None,
+                ranking,
             },
-            &frame,
+            &court.october(),
             &Rules::shipped(),
-        );
+        )
+    }
+
+    #[test]
+    fn a_monthly_bulletin_reads_like_one() {
+        let court = court();
+        let frame = court.october();
+        let doc = october(&court, None);
         assert_eq!(doc.title, "江川市中级人民法院督查督办工作通报(2026年第10期)");
         assert_eq!(doc.number, "督通〔2026〕10号");
         assert_eq!(doc.issuer, "江川市中级人民法院办公室");
@@ -222,22 +227,13 @@ mod tests {
 
     #[test]
     fn ranking_renders_when_present() {
-        let court = court();
-        let frame = court.october();
-        let doc = compose(
-            Issue {
-                kind: ReportKind::Monthly,
-                period: Period::Month { year: 2026, month: 10 },
-                issued_on: d(2026, 11, 2),
-                unit: None,
-                ranking: Some(vec![crate::model::RankRow {
-                    rank: 1,
-                    name: "立案庭".into(),
-                    score: "98.50".into(),
-                }]),
-            },
-            &frame,
-            &Rules::shipped(),
+        let doc = october(
+            &court(),
+            Some(vec![crate::model::RankRow {
+                rank: 1,
+                name: "立案庭".into(),
+                score: "98.50".into(),
+            }]),
         );
         let out = Renderer::new().unwrap().render(&doc).unwrap();
         assert!(out.html.contains("七、考评排名") && out.html.contains("98.50"));

@@ -482,11 +482,10 @@ async fn settled(c: &mut Reports, id: &str) -> rp::Report {
 }
 
 /// A weekly list to the president and the office (4 people in the demo).
-async fn issue_weekly(app: &TestApp) -> (Reports, String) {
-    let mut c = reports(app, &app.admin_token).await;
+/// An item of 执行局's, registered and assigned by the office now.
+async fn assigned_item(app: &TestApp) {
     let court = app.unit_by_code("jczy").await;
     let zxj = app.unit_by_code("jczy-zxj").await;
-    app.set_clock("2026-10-09T10:00:00+08:00").await;
     let item = app
         .registered_item(reg::Item {
             title: "终本案件集中清查".into(),
@@ -498,6 +497,12 @@ async fn issue_weekly(app: &TestApp) -> (Reports, String) {
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
         .await;
     assign(&mut office, &item).await;
+}
+
+async fn issue_weekly(app: &TestApp) -> (Reports, String) {
+    let mut c = reports(app, &app.admin_token).await;
+    app.set_clock("2026-10-09T10:00:00+08:00").await;
+    assigned_item(app).await;
     // Past the weekly schedule's catch-up hour: only this report goes out.
     app.set_clock("2026-10-12T11:00:00+08:00").await;
     let issued = c
@@ -681,20 +686,9 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
     let app = TestApp::spawn().await;
     app.load_demo().await;
     let zxj = app.unit_by_code("jczy-zxj").await;
-    let court = app.unit_by_code("jczy").await;
     let mail = std::env::temp_dir().join(format!("duban-mail-{}", uuid::Uuid::new_v4().simple()));
     app.set_clock("2026-09-30T07:00:00+08:00").await;
-    let item = app
-        .registered_item(reg::Item {
-            title: "终本案件集中清查".into(),
-            lead_unit_id: zxj.id.clone(),
-            ..Default::default()
-        })
-        .await;
-    let mut office = app
-        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
-        .await;
-    assign(&mut office, &item).await;
+    assigned_item(&app).await;
     // Two workers, as two replicas would run.
     let s = settings(None, Some(mail.clone()));
     let (stop1, w1) = start_worker(&app, &s);

@@ -8,6 +8,18 @@ fn rules() -> Rules {
     Rules::shipped()
 }
 
+/// Progress reports in October: (day, text, figures).
+type Reports<'a> = &'a [(u32, &'a str, &'a [(&'a str, f64)])];
+
+/// An open item of `unit` with progress reports on the October days given.
+fn reporting(court: &mut Court, number: &str, unit: &str, reports: Reports) {
+    let item = court.item(number, "孙立军", t(9, 1, 9));
+    let a = court.assign(item, unit, t(9, 1, 10), d(2026, 12, 30));
+    for (day, text, figures) in reports {
+        a.report("progress", t(10, *day, 9), text, figures);
+    }
+}
+
 fn codes(court: &Court) -> Vec<String> {
     analyse(&court.october(), &rules())
         .into_iter()
@@ -105,29 +117,29 @@ fn no_delay_explanation_in_the_period_no_finding() {
 #[test]
 fn a_progress_report_copying_the_last_one_is_hollow() {
     let mut court = Court::new();
-    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
-    court
-        .assign(item, ZXJ, t(9, 1, 10), d(2026, 12, 30))
-        .report(
-            "progress",
-            t(10, 9, 9),
-            "已完成案件梳理工作,正在逐案制定执行方案,下一步将集中开展执行行动。",
-            &[],
-        )
-        .report(
-            "progress",
-            t(10, 23, 9),
-            "已完成案件梳理工作,正在逐案制定执行方案。下一步将集中开展执行行动!",
-            &[],
-        );
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (
+                9,
+                "已完成案件梳理工作,正在逐案制定执行方案,下一步将集中开展执行行动。",
+                &[],
+            ),
+            (
+                23,
+                "已完成案件梳理工作,正在逐案制定执行方案。下一步将集中开展执行行动!",
+                &[],
+            ),
+        ],
+    );
     let found = hollow_progress(&court.october(), &rules()).expect("a finding");
     assert_eq!(found.items.len(), 1);
+    let note = &found.items[0].note;
     assert!(
-        found.items[0]
-            .note
-            .starts_with("10月23日反馈与10月9日反馈内容基本相同(相似度"),
-        "{}",
-        found.items[0].note
+        note.starts_with("10月23日反馈与10月9日反馈内容基本相同(相似度"),
+        "{note}"
     );
     assert_eq!(found.details, vec!["反馈内容照抄上次的1件".to_string()]);
 }
@@ -135,53 +147,36 @@ fn a_progress_report_copying_the_last_one_is_hollow() {
 #[test]
 fn figures_unchanged_for_weeks_are_hollow_and_moving_ones_are_not() {
     let mut court = Court::new();
-    let still = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
-    court
-        .assign(still, ZXJ, t(9, 1, 10), d(2026, 12, 30))
-        .report(
-            "progress",
-            t(10, 5, 9),
-            "清理长期未结案件,本周结案若干。",
-            &[("执行结案", 126.0)],
-        )
-        .report(
-            "progress",
-            t(10, 12, 9),
-            "继续开展集中执行,督促承办法官加快进度。",
-            &[("执行结案", 126.0)],
-        )
-        .report(
-            "progress",
-            t(10, 26, 9),
-            "召开推进会,研究疑难案件处理办法。",
-            &[("执行结案", 126.0)],
-        );
-    let moving = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
-    court
-        .assign(moving, LAT, t(9, 1, 10), d(2026, 12, 30))
-        .report(
-            "progress",
-            t(10, 5, 9),
-            "清理长期未结案件,本周结案若干。",
-            &[("执行结案", 100.0)],
-        )
-        .report(
-            "progress",
-            t(10, 26, 9),
-            "召开推进会,研究疑难案件处理办法。",
-            &[("执行结案", 150.0)],
-        );
+    let still: &[(&str, f64)] = &[("执行结案", 126.0)];
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (5, "清理长期未结案件,本周结案若干。", still),
+            (12, "继续开展集中执行,督促承办法官加快进度。", still),
+            (26, "召开推进会,研究疑难案件处理办法。", still),
+        ],
+    );
+    reporting(
+        &mut court,
+        "督〔2026〕2号",
+        LAT,
+        &[
+            (5, "清理长期未结案件,本周结案若干。", &[("执行结案", 100.0)]),
+            (26, "召开推进会,研究疑难案件处理办法。", &[("执行结案", 150.0)]),
+        ],
+    );
     // Same figures, but only a week apart: not yet "for weeks".
-    let recent = court.item("督〔2026〕3号", "孙立军", t(9, 1, 9));
-    court
-        .assign(recent, LAT, t(9, 1, 10), d(2026, 12, 30))
-        .report("progress", t(10, 19, 9), "完成第一批案件移送。", &[("移送", 5.0)])
-        .report(
-            "progress",
-            t(10, 26, 9),
-            "与公安机关对接联合执行事宜。",
-            &[("移送", 5.0)],
-        );
+    reporting(
+        &mut court,
+        "督〔2026〕3号",
+        LAT,
+        &[
+            (19, "完成第一批案件移送。", &[("移送", 5.0)]),
+            (26, "与公安机关对接联合执行事宜。", &[("移送", 5.0)]),
+        ],
+    );
     let found = hollow_progress(&court.october(), &rules()).expect("a finding");
     assert_eq!(found.items.len(), 1, "{:?}", found.items);
     assert_eq!(found.items[0].number, "督〔2026〕1号");
@@ -192,21 +187,19 @@ fn figures_unchanged_for_weeks_are_hollow_and_moving_ones_are_not() {
 #[test]
 fn genuine_progress_is_not_hollow() {
     let mut court = Court::new();
-    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
-    court
-        .assign(item, ZXJ, t(9, 1, 10), d(2026, 12, 30))
-        .report(
-            "progress",
-            t(10, 9, 9),
-            "已完成案件梳理,共126件。",
-            &[("梳理案件", 126.0)],
-        )
-        .report(
-            "progress",
-            t(10, 23, 9),
-            "集中执行行动结案58件,执行到位金额1200万元。",
-            &[("梳理案件", 126.0), ("执行结案", 58.0)],
-        );
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (9, "已完成案件梳理,共126件。", &[("梳理案件", 126.0)]),
+            (
+                23,
+                "集中执行行动结案58件,执行到位金额1200万元。",
+                &[("梳理案件", 126.0), ("执行结案", 58.0)],
+            ),
+        ],
+    );
     assert_eq!(hollow_progress(&court.october(), &rules()), None);
 }
 
