@@ -20,6 +20,7 @@ use duban_platform::configuration::ReportingSettings;
 use lettre::message::Mailbox;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub struct Worker {
     service: ReportingService,
@@ -97,40 +98,44 @@ impl Worker {
             return Ok(false);
         };
         let span = tracing::info_span!("delivery", id = %job.id, to = %job.recipient_email, attempt = job.attempts);
-        let _enter = span.enter();
-        let outcome = match mail::build(&Outgoing {
-            message_id: &job.message_id,
-            from: &self.from,
-            to_name: &job.recipient_name,
-            to_email: &job.recipient_email,
-            subject: &job.subject,
-            html: &job.html,
-            text: &job.text_body,
-            attachment: job.attachment_name.as_deref().zip(job.attachment.as_deref()),
-            date: job.issued_at,
-        }) {
-            Ok(message) => self.mailer.send(&message, &job.message_id).await,
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(reply) => {
-                store::mark_sent(pool, job.id, &reply).await?;
-                tracing::info!(message_id = %job.message_id, "report delivered");
+        async {
+            let outcome = match mail::build(&Outgoing {
+                message_id: &job.message_id,
+                from: &self.from,
+                to_name: &job.recipient_name,
+                to_email: &job.recipient_email,
+                subject: &job.subject,
+                html: &job.html,
+                text: &job.text_body,
+                attachment: job.attachment_name.as_deref().zip(job.attachment.as_deref()),
+                date: job.issued_at,
+            }) {
+                Ok(message) => self.mailer.send(&message, &job.message_id).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(reply) => {
+                    store::mark_sent(pool, job.id, &reply).await?;
+                    tracing::info!(message_id = %job.message_id, "report delivered");
+                }
+                Err(SendError::Temporary(e)) if job.attempts < self.settings.max_attempts => {
+                    let after = backoff(&self.settings, job.attempts);
+                    tracing::warn!(error = %e, retry_in_secs = after, "temporary delivery failure");
+                    store::mark_retry(pool, job.id, &e, after).await?;
+                }
+                Err(SendError::Temporary(e)) => {
+                    tracing::error!(error = %e, "delivery failed: out of attempts");
+                    store::mark_failed(pool, job.id, &format!("{e}(已尝试{}次)", job.attempts)).await?;
+                }
+                Err(SendError::Permanent(e)) => {
+                    tracing::error!(error = %e, "delivery refused permanently");
+                    store::mark_failed(pool, job.id, &e).await?;
+                }
             }
-            Err(SendError::Temporary(e)) if job.attempts < self.settings.max_attempts => {
-                let after = backoff(&self.settings, job.attempts);
-                tracing::warn!(error = %e, retry_in_secs = after, "temporary delivery failure");
-                store::mark_retry(pool, job.id, &e, after).await?;
-            }
-            Err(SendError::Temporary(e)) => {
-                tracing::error!(error = %e, "delivery failed: out of attempts");
-                store::mark_failed(pool, job.id, &format!("{e}(已尝试{}次)", job.attempts)).await?;
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::error!(error = %e, "delivery refused permanently");
-                store::mark_failed(pool, job.id, &e).await?;
-            }
+            Ok::<(), duban_platform::Error>(())
         }
+        .instrument(span)
+        .await?;
         Ok(true)
     }
 }

@@ -145,5 +145,21 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
         .await
         .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
     let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
-    crate::demo::load_follow_up(&assignments, pool, admin).await
+    // On first load with the dev clock, the follow-up starts on 10-09 and
+    // October 2026 is walked through, so that reports have a month to tell.
+    let history = clock.is_shared() && crate::demo_reports::first_load(&assignments, admin).await?;
+    let restore = if history { Some(clock.now().await?) } else { None };
+    if history {
+        crate::demo_reports::set_clock(pool, clock, "2026-10-09T10:00:00+08:00", true).await?;
+    }
+    crate::demo::load_follow_up(&assignments, pool, admin).await?;
+    if let Some(now) = restore {
+        crate::demo_reports::walk_october(&assignments, pool, clock, admin).await?;
+        let mut conn = pool.acquire().await?;
+        clock
+            .set(&mut conn, now, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
 }
