@@ -1,3 +1,21 @@
-//! The reporting worker. Its schedules, renderers and mail delivery arrive
-//! with their issue; until then `duban` serves health and reflection for the
-//! reporting port only.
+//! The reporting worker (通报, domain.md §7): the weekly progress list, the
+//! Friday reminder to each liaison, the monthly, quarterly and annual
+//! bulletins with their issue analysis; rendered with tera, e-mailed with
+//! lettre, archived with their data.
+
+pub mod analysis;
+pub mod compose;
+pub mod figures;
+pub mod grpc;
+pub mod mail;
+pub mod model;
+pub mod period;
+pub mod render;
+pub mod rules;
+pub mod schedule;
+pub mod service;
+pub mod store;
+pub mod worker;
+
+#[cfg(test)]
+mod testing;

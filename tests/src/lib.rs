@@ -22,6 +22,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+pub mod smtp;
+
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Appraisal = AppraisalServiceClient<InterceptedService<Channel, Bearer>>;

@@ -39,6 +39,10 @@ pub enum Action {
     ReadRankings,
     /// Load rule sets, publish periods, adjust scores.
     ManageAppraisal,
+    /// Read and preview reports (通报) and their archive.
+    ReadReports,
+    /// Issue reports outside their schedule, send them again.
+    IssueReports,
 }
 
 /// Where the target of an action lies relative to the principal's scope.
@@ -114,6 +118,14 @@ impl Action {
                 Role::President,
             ],
             Action::ManageAppraisal => &[Role::OfficeDirector],
+            Action::ReadReports => &[
+                Role::OfficeSupervisor,
+                Role::OfficeDirector,
+                Role::Leader,
+                Role::President,
+                Role::System,
+            ],
+            Action::IssueReports => &[Role::OfficeSupervisor, Role::OfficeDirector],
         }
     }
 
@@ -134,6 +146,8 @@ impl Action {
             Action::ReadAppraisal => "查看考评结果",
             Action::ReadRankings => "查看考评排名",
             Action::ManageAppraisal => "管理考评(规则、发布、调整)",
+            Action::ReadReports => "查看督查督办通报",
+            Action::IssueReports => "印发督查督办通报",
         }
     }
 }

@@ -16,8 +16,13 @@ use duban_proto::service_names;
 use duban_registry::grpc::RegistryGrpc;
 use duban_registry::items::service::ItemService;
 use duban_registry::org::service::OrgService;
+use duban_reporting::grpc::ReportingGrpc;
+use duban_reporting::mail::Mailer;
+use duban_reporting::service::ReportingService;
+use duban_reporting::worker::Worker;
 use sqlx::PgPool;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -108,6 +113,27 @@ impl Running {
         self.shutdown.cancel();
         self.wait().await
     }
+
+    /// Adds the reporting worker (schedules and mail) to the running suite;
+    /// it stops with the suite, finishing the message it is sending.
+    pub fn spawn_worker(&mut self, settings: &Settings, pool: PgPool, data_dir: &Path) -> anyhow::Result<String> {
+        let worker = reporting_worker(settings, pool, self.clock.clone(), data_dir)?;
+        let mail = worker.describe_mail();
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            worker.run(shutdown).await;
+            Ok(())
+        });
+        Ok(mail)
+    }
+}
+
+/// The reporting worker: mail over SMTP when configured, else .eml files
+/// under the data dir.
+pub fn reporting_worker(settings: &Settings, pool: PgPool, clock: Clock, data_dir: &Path) -> anyhow::Result<Worker> {
+    let service = ReportingService::new(pool, clock, settings.court_tz(), &settings.reporting)?;
+    let mailer = Mailer::from_settings(&settings.reporting, data_dir)?;
+    Worker::new(service, mailer, &settings.reporting)
 }
 
 /// Binds every listed service, then serves them until `shutdown`.
@@ -146,7 +172,7 @@ pub async fn start(
             .await
             .with_context(|| format!("binding the {} service to {listen}", kind.label()))?;
         addrs.push((kind, listener.local_addr()?));
-        let routes = routes_for(kind, &health, &pool, &clock, settings.court_tz())?;
+        let routes = routes_for(kind, &health, &pool, &clock, settings)?;
         tasks.spawn(server::serve(
             listener,
             routes,
@@ -186,8 +212,9 @@ fn routes_for(
     health: &Health,
     pool: &PgPool,
     clock: &Clock,
-    tz: chrono_tz::Tz,
+    settings: &Settings,
 ) -> anyhow::Result<Routes> {
+    let tz = settings.court_tz();
     Ok(match kind {
         ServiceKind::Registry => {
             let mut names = vec![kind.grpc_name()];
@@ -212,8 +239,10 @@ fn routes_for(
         }
         ServiceKind::Appraisal => server::base_routes(health, &[kind.grpc_name()])?
             .add_service(AppraisalGrpc::new(AppraisalService::new(pool.clone(), clock.clone(), tz)).into_server()),
-        // No RPCs yet: health and reflection only, never a fake answer.
-        ServiceKind::Reporting => server::base_routes(health, &[kind.grpc_name()])?,
+        ServiceKind::Reporting => {
+            let reports = ReportingService::new(pool.clone(), clock.clone(), tz, &settings.reporting)?;
+            server::base_routes(health, &[kind.grpc_name()])?.add_service(ReportingGrpc::new(reports).into_server())
+        }
     })
 }
 

@@ -546,7 +546,10 @@ pub async fn load_items(items: &ItemService, pool: &PgPool, admin: &Principal) -
 /// A missing calendar year (the demo run long after 2026) only skips this.
 pub async fn load_follow_up(assignments: &AssignmentService, pool: &PgPool, admin: &Principal) -> anyhow::Result<()> {
     let items: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "SELECT id, number FROM registry.items WHERE state = 'registered' AND parent_id IS NULL AND number IS NOT NULL ORDER BY seq",
+        "SELECT i.id, i.number FROM registry.items i \
+         WHERE i.state = 'registered' AND i.parent_id IS NULL AND i.number IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM assignment.assignments a WHERE a.item_id = i.id) \
+         ORDER BY i.seq",
     )
     .fetch_all(pool)
     .await?;

@@ -56,7 +56,8 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     }
 
     let shutdown = CancellationToken::new();
-    let running = app::start(&settings, pool, &ServiceKind::ALL, shutdown.clone()).await?;
+    let mut running = app::start(&settings, pool.clone(), &ServiceKind::ALL, shutdown.clone()).await?;
+    let mail = running.spawn_worker(&settings, pool, &data_dir)?;
     println!("Duban dev suite is up.");
     println!("  data dir    {}", data_dir.display());
     match &cluster {
@@ -69,6 +70,7 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
     for (kind, addr) in &running.addrs {
         println!("  {:<11} {}  {}", kind.label(), addr, kind.grpc_name());
     }
+    println!("  worker      schedules and mail: {mail}");
     println!("Admin token (also in {}):", data_dir.join("admin.token").display());
     println!("  {admin_secret}");
     println!("Try: cargo run -q -- org units --data-dir {}", data_dir.display());
@@ -143,6 +145,26 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
         .await
         .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
     let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
+    // On first load with the dev clock, October 2026 is lived through, so
+    // that reports and scorecards have a month to tell: the demo's items are
+    // assigned on 10-09 and walked through the month (reports), then six items
+    // of the fourth-quarter meeting are (appraisal); then the clock goes back.
+    let history = clock.is_shared() && crate::demo_reports::first_load(&assignments, admin).await?;
+    let restore = if history { Some(clock.now().await?) } else { None };
+    if history {
+        crate::demo_reports::set_clock(pool, clock, "2026-10-09T10:00:00+08:00", true).await?;
+    }
+    crate::demo::load_follow_up(&assignments, pool, admin).await?;
+    if history {
+        crate::demo_reports::walk_october(&assignments, pool, clock, admin).await?;
+    }
     crate::demo::load_october(&items, &assignments, pool, admin, clock).await?;
-    crate::demo::load_follow_up(&assignments, pool, admin).await
+    if let Some(now) = restore {
+        let mut conn = pool.acquire().await?;
+        clock
+            .set(&mut conn, now, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
 }

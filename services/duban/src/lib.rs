@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod demo_reports;
 pub mod dev;
 pub mod dev_clock_grpc;
 pub mod ledger_xlsx;

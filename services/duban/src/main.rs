@@ -43,6 +43,13 @@ enum Command {
     },
     /// Run one service (for containers).
     Serve { service: ServiceKind },
+    /// Run the reporting worker: fires report schedules, delivers mail (any number of replicas).
+    Worker,
+    /// Reports (通报): preview any period, the archive, issue, send again, schedules.
+    Report {
+        #[command(subcommand)]
+        command: duban::cli::reports::ReportCommand,
+    },
     /// Apply database migrations.
     Migrate,
     /// Print the effective configuration (secrets hidden).
@@ -156,7 +163,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let quiet = !matches!(cli.command, Command::Dev { .. } | Command::Serve { .. });
+    let quiet = !matches!(
+        cli.command,
+        Command::Dev { .. } | Command::Serve { .. } | Command::Worker
+    );
     let mut log = settings.log.clone();
     if quiet && std::env::var_os("RUST_LOG").is_none() {
         log.filter = "warn".into();
@@ -196,6 +206,22 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             tokio::spawn(duban_platform::server::cancel_on_signal(shutdown));
             running.wait().await
         }
+        Command::Worker => {
+            let pool = db::pool(&settings.database)?;
+            db::migrate(&pool).await?;
+            let clock = if settings.dev_clock {
+                duban_platform::clock::Clock::shared(pool.clone())
+            } else {
+                duban_platform::clock::Clock::System
+            };
+            clock.ensure_ready().await?;
+            let worker = app::reporting_worker(&settings, pool, clock, &data_dir)?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(duban_platform::server::cancel_on_signal(shutdown.clone()));
+            worker.run(shutdown).await;
+            Ok(())
+        }
+        Command::Report { command } => duban::cli::reports::run(&data_dir, command).await,
         Command::Migrate => {
             admin::admin_pool(&settings, &data_dir).await?;
             println!("migrations applied");

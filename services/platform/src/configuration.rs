@@ -23,6 +23,75 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// How often the assignment service looks for reminders and urges due.
     pub sweep_interval_secs: u64,
+    /// The reporting worker: mail and schedules.
+    pub reporting: ReportingSettings,
+}
+
+/// The reporting worker's mail and job settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ReportingSettings {
+    /// The sender of every report.
+    pub from_address: String,
+    pub from_name: String,
+    /// Unset: mail is written as .eml files to `mail_dir` instead (dev mode).
+    pub smtp: Option<SmtpSettings>,
+    /// Where .eml files go without SMTP; default `<data_dir>/mail`.
+    pub mail_dir: Option<PathBuf>,
+    /// How often the worker looks for schedules due and mail to send.
+    pub poll_interval_ms: u64,
+    /// How long a worker holds a delivery before another may take it over.
+    pub lease_secs: f64,
+    /// Attempts before a delivery that keeps failing temporarily is given up.
+    pub max_attempts: i32,
+    /// Backoff after a temporary failure: base × 2^(attempt − 1), capped.
+    pub retry_base_secs: f64,
+    pub retry_max_secs: f64,
+    /// A schedule missed while no worker ran is still fired this late.
+    pub catch_up_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (required), `tls` (implicit, port 465) or `none`.
+    pub tls: String,
+    pub username: Option<String>,
+    #[serde(serialize_with = "hide_secret")]
+    pub password: Option<SecretString>,
+    pub timeout_secs: u64,
+}
+
+impl Default for ReportingSettings {
+    fn default() -> Self {
+        Self {
+            from_address: "duban@court.example".into(),
+            from_name: "督办系统".into(),
+            smtp: None,
+            mail_dir: None,
+            poll_interval_ms: 2000,
+            lease_secs: 120.0,
+            max_attempts: 10,
+            retry_base_secs: 30.0,
+            retry_max_secs: 3600.0,
+            catch_up_hours: 72,
+        }
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 587,
+            tls: "starttls".into(),
+            username: None,
+            password: None,
+            timeout_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -84,6 +153,7 @@ impl Default for Settings {
             dev_clock: false,
             data_dir: PathBuf::from(".duban"),
             sweep_interval_secs: 30,
+            reporting: ReportingSettings::default(),
         }
     }
 }
@@ -171,6 +241,16 @@ impl Settings {
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "auto" | "json" | "pretty"),
             "log.format must be auto, json or pretty"
+        );
+        if let Some(smtp) = &self.reporting.smtp {
+            anyhow::ensure!(
+                matches!(smtp.tls.as_str(), "starttls" | "tls" | "none"),
+                "reporting.smtp.tls must be starttls, tls or none"
+            );
+        }
+        anyhow::ensure!(
+            self.reporting.from_address.contains('@'),
+            "reporting.from_address must be an e-mail address"
         );
         Ok(())
     }

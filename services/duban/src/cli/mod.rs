@@ -9,6 +9,7 @@ pub mod clock;
 pub mod items;
 pub mod org;
 pub mod plans;
+pub mod reports;
 
 use anyhow::Context;
 use std::path::Path;

@@ -1,0 +1,364 @@
+//! Each finding, shown by data made to show it and absent when the data
+//! does not.
+
+use super::*;
+use crate::testing::{Court, LAT, ZXJ, d, t};
+
+fn rules() -> Rules {
+    Rules::shipped()
+}
+
+/// Progress reports in October: (day, text, figures).
+type Reports<'a> = &'a [(u32, &'a str, &'a [(&'a str, f64)])];
+
+/// An open item of `unit` with progress reports on the October days given.
+fn reporting(court: &mut Court, number: &str, unit: &str, reports: Reports) {
+    let item = court.item(number, "孙立军", t(9, 1, 9));
+    let a = court.assign(item, unit, t(9, 1, 10), d(2026, 12, 30));
+    for (day, text, figures) in reports {
+        a.report("progress", t(10, *day, 9), text, figures);
+    }
+}
+
+fn codes(court: &Court) -> Vec<String> {
+    analyse(&court.october(), &rules())
+        .into_iter()
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn overdue_concentrated_in_one_unit() {
+    let mut court = Court::new();
+    for n in 1..=3 {
+        let item = court.item(&format!("督〔2026〕{n}号"), "孙立军", t(9, 1, 9));
+        court.assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10));
+    }
+    let item = court.item("督〔2026〕4号", "陈立新", t(9, 1, 9));
+    court.assign(item, LAT, t(9, 1, 10), d(2026, 9, 10));
+    let found = overdue_concentration(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.title, "逾期事项相对集中");
+    assert!(found.summary.contains("在办逾期事项共4件"), "{}", found.summary);
+    assert!(
+        found
+            .details
+            .contains(&"按承办单位:执行局逾期3件,占全部逾期事项的75.0%".to_string()),
+        "{:?}",
+        found.details
+    );
+    assert!(
+        found
+            .details
+            .contains(&"按分管院领导:孙立军逾期3件,占全部逾期事项的75.0%".to_string())
+    );
+    // 立案庭's one is not a concentration; the items named are 执行局's three.
+    assert!(!found.details.iter().any(|d| d.contains("立案庭")));
+    assert_eq!(found.items.len(), 3);
+    assert!(found.items.iter().all(|l| l.unit == ZXJ));
+    assert!(found.items[0].note.contains("逾期"), "{:?}", found.items[0]);
+    assert!(found.countermeasure.contains("约谈"));
+}
+
+#[test]
+fn a_single_overdue_assignment_is_no_concentration() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    court.assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10));
+    // Finished in time: not overdue.
+    let item = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, ZXJ, t(9, 1, 10), d(2026, 10, 30))
+        .finish(t(10, 20, 9), t(10, 21, 9));
+    assert_eq!(overdue_concentration(&court.october(), &rules()), None);
+}
+
+#[test]
+fn delay_reasons_with_their_trend() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(8, 3, 9));
+    court
+        .assign(item, ZXJ, t(8, 3, 10), d(2026, 8, 30))
+        .delay(t(9, 10, 9), "coordination")
+        .delay(t(10, 9, 9), "coordination");
+    let item = court.item("督〔2026〕2号", "孙立军", t(8, 3, 9));
+    court
+        .assign(item, LAT, t(8, 3, 10), d(2026, 8, 30))
+        .delay(t(9, 11, 9), "complexity")
+        .delay(t(10, 12, 9), "coordination");
+    let found = delay_reasons(&court.october(), &rules()).expect("a finding");
+    assert_eq!(
+        found.details,
+        vec![
+            "需协调其他单位:本期2件,上期1件,上升".to_string(),
+            "情况复杂、难度较大:本期0件,上期1件,下降".to_string(),
+        ]
+    );
+    assert!(
+        found.summary.contains("本期报送逾期说明2件(上期2件)"),
+        "{}",
+        found.summary
+    );
+    assert!(found.summary.contains("主要原因为“需协调其他单位”(2件)"));
+    assert!(found.summary.contains("较上期上升的原因:需协调其他单位"));
+    assert_eq!(found.items.len(), 2);
+    assert_eq!(found.items[0].note, "逾期原因:需协调其他单位");
+}
+
+#[test]
+fn no_delay_explanation_in_the_period_no_finding() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(8, 3, 9));
+    court
+        .assign(item, ZXJ, t(8, 3, 10), d(2026, 8, 30))
+        .delay(t(9, 10, 9), "coordination");
+    assert_eq!(delay_reasons(&court.october(), &rules()), None);
+}
+
+#[test]
+fn a_progress_report_copying_the_last_one_is_hollow() {
+    let mut court = Court::new();
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (
+                9,
+                "已完成案件梳理工作,正在逐案制定执行方案,下一步将集中开展执行行动。",
+                &[],
+            ),
+            (
+                23,
+                "已完成案件梳理工作,正在逐案制定执行方案。下一步将集中开展执行行动!",
+                &[],
+            ),
+        ],
+    );
+    let found = hollow_progress(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.items.len(), 1);
+    let note = &found.items[0].note;
+    assert!(
+        note.starts_with("10月23日反馈与10月9日反馈内容基本相同(相似度"),
+        "{note}"
+    );
+    assert_eq!(found.details, vec!["反馈内容照抄上次的1件".to_string()]);
+}
+
+#[test]
+fn figures_unchanged_for_weeks_are_hollow_and_moving_ones_are_not() {
+    let mut court = Court::new();
+    let still: &[(&str, f64)] = &[("执行结案", 126.0)];
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (5, "清理长期未结案件,本周结案若干。", still),
+            (12, "继续开展集中执行,督促承办法官加快进度。", still),
+            (26, "召开推进会,研究疑难案件处理办法。", still),
+        ],
+    );
+    reporting(
+        &mut court,
+        "督〔2026〕2号",
+        LAT,
+        &[
+            (5, "清理长期未结案件,本周结案若干。", &[("执行结案", 100.0)]),
+            (26, "召开推进会,研究疑难案件处理办法。", &[("执行结案", 150.0)]),
+        ],
+    );
+    // Same figures, but only a week apart: not yet "for weeks".
+    reporting(
+        &mut court,
+        "督〔2026〕3号",
+        LAT,
+        &[
+            (19, "完成第一批案件移送。", &[("移送", 5.0)]),
+            (26, "与公安机关对接联合执行事宜。", &[("移送", 5.0)]),
+        ],
+    );
+    let found = hollow_progress(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.items.len(), 1, "{:?}", found.items);
+    assert_eq!(found.items[0].number, "督〔2026〕1号");
+    assert_eq!(found.items[0].note, "进度指标自10月5日以来未变化(执行结案126件)");
+    assert_eq!(found.details, vec!["进度指标连续14天以上无变化的1件".to_string()]);
+}
+
+#[test]
+fn genuine_progress_is_not_hollow() {
+    let mut court = Court::new();
+    reporting(
+        &mut court,
+        "督〔2026〕1号",
+        ZXJ,
+        &[
+            (9, "已完成案件梳理,共126件。", &[("梳理案件", 126.0)]),
+            (
+                23,
+                "集中执行行动结案58件,执行到位金额1200万元。",
+                &[("梳理案件", 126.0), ("执行结案", 58.0)],
+            ),
+        ],
+    );
+    assert_eq!(hollow_progress(&court.october(), &rules()), None);
+}
+
+#[test]
+fn similarity_of_texts() {
+    assert_eq!(similarity("本周完成结案10件", "本周完成结案10件。"), 1.0);
+    assert!(similarity("召开推进会研究疑难案件", "完成第一批案件移送工作") < 0.3);
+    assert_eq!(similarity("", ""), 0.0);
+}
+
+#[test]
+fn closed_without_verification() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    let a = court.assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10));
+    a.closed_out_at = Some(t(10, 12, 9));
+    a.state = "closed_out".into();
+    let item = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, LAT, t(9, 1, 10), d(2026, 10, 30))
+        .finish(t(10, 20, 9), t(10, 21, 9));
+    let found = closed_unverified(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(
+        (found.items[0].number.as_str(), found.items[0].note.as_str()),
+        ("督〔2026〕1号", "已销号,无核查记录")
+    );
+}
+
+#[test]
+fn verified_with_what_was_checked_is_no_finding() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, LAT, t(9, 1, 10), d(2026, 10, 30))
+        .finish(t(10, 20, 9), t(10, 21, 9));
+    assert_eq!(closed_unverified(&court.october(), &rules()), None);
+}
+
+#[test]
+fn repeated_urges_in_the_period() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10))
+        .urge(t(9, 11, 9), Some(false))
+        .urge(t(10, 9, 9), None);
+    // Urged twice, but both before the period: not this bulletin's.
+    let item = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, LAT, t(9, 1, 10), d(2026, 9, 10))
+        .urge(t(9, 11, 9), None)
+        .urge(t(9, 14, 9), None);
+    // Once only.
+    let item = court.item("督〔2026〕3号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, LAT, t(9, 1, 10), d(2026, 9, 10))
+        .urge(t(10, 9, 9), None);
+    let found = repeated_urges(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].number, "督〔2026〕1号");
+    assert_eq!(found.items[0].note, "累计催办2次(本期1次),其中1次回复被认定无正当理由");
+}
+
+#[test]
+fn sources_with_items_never_assigned() {
+    let mut court = Court::new();
+    let idle = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    let done = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
+    court.assign(done, ZXJ, t(9, 2, 10), d(2026, 9, 10));
+    // Registered two days before the period's end: within the grace.
+    court.item("督〔2026〕3号", "孙立军", t(10, 29, 9));
+    // A decomposed parent is carried by its sub-items.
+    let parent = court.item("督〔2026〕4号", "孙立军", t(9, 1, 9));
+    let child = court.item("督〔2026〕4号-1", "孙立军", t(9, 1, 9));
+    court.data.items.last_mut().unwrap().parent_id = Some(parent);
+    court.assign(child, ZXJ, t(9, 2, 10), d(2026, 9, 10));
+    let found = unassigned_sources(&court.october(), &rules()).expect("a finding");
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].number, "督〔2026〕1号");
+    assert_eq!(found.items[0].note, "9月1日立项,至今未交办");
+    assert_eq!(
+        found.details,
+        vec!["院长批示《关于加强执行工作的批示》(院批〔2026〕3号):立项5件,未交办1件".to_string()]
+    );
+    let _ = idle;
+    // Once assigned, the finding is gone.
+    court.assign(idle, LAT, t(10, 30, 10), d(2026, 11, 10));
+    assert_eq!(unassigned_sources(&court.october(), &rules()), None);
+}
+
+#[test]
+fn a_clean_month_has_no_findings() {
+    let mut court = Court::new();
+    let item = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+    court
+        .assign(item, LAT, t(9, 1, 10), d(2026, 10, 30))
+        .report(
+            "progress",
+            t(10, 9, 9),
+            "已完成案件梳理,共126件。",
+            &[("梳理案件", 126.0)],
+        )
+        .finish(t(10, 20, 9), t(10, 21, 9));
+    assert!(codes(&court).is_empty(), "{:?}", codes(&court));
+}
+
+#[test]
+fn figures_of_a_month_by_unit() {
+    let mut court = Court::new();
+    // 执行局: one new in October finished on time, one overdue since September.
+    let a = court.item("督〔2026〕1号", "孙立军", t(10, 8, 9));
+    court
+        .assign(a, ZXJ, t(10, 8, 10), d(2026, 10, 16))
+        .finish(t(10, 15, 9), t(10, 16, 9));
+    let b = court.item("督〔2026〕2号", "孙立军", t(9, 1, 9));
+    court.assign(b, ZXJ, t(9, 1, 10), d(2026, 9, 10));
+    // 立案庭: finished late in October; one finished in September (not counted).
+    let c = court.item("督〔2026〕3号", "陈立新", t(9, 1, 9));
+    court
+        .assign(c, LAT, t(9, 1, 10), d(2026, 9, 10))
+        .finish(t(10, 12, 9), t(10, 13, 9));
+    let e = court.item("督〔2026〕4号", "陈立新", t(9, 1, 9));
+    court
+        .assign(e, LAT, t(9, 1, 10), d(2026, 9, 30))
+        .finish(t(9, 20, 9), t(9, 21, 9));
+    let frame = court.october();
+    let rows = frame.by_unit(&frame.window);
+    let row = |name: &str| rows.iter().find(|r| r.name == name).cloned().unwrap();
+    let zxj = row(ZXJ);
+    assert_eq!(
+        (
+            zxj.new,
+            zxj.completed,
+            zxj.on_time,
+            zxj.overdue,
+            zxj.open,
+            zxj.rate.as_str()
+        ),
+        (1, 1, 1, 1, 1, "100.0%")
+    );
+    let lat = row(LAT);
+    assert_eq!(
+        (
+            lat.new,
+            lat.completed,
+            lat.on_time,
+            lat.overdue,
+            lat.open,
+            lat.rate.as_str()
+        ),
+        (0, 1, 0, 0, 0, "0.0%")
+    );
+    // Units in their order; bars scaled to the largest figure (1).
+    assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), [LAT, ZXJ]);
+    assert_eq!((zxj.completed_pct, zxj.overdue_pct), (100, 100));
+    let red = frame.red_list();
+    assert_eq!(red.len(), 1);
+    assert_eq!(red[0].number, "督〔2026〕2号");
+    // 9-10 to 10-31: the working days after the deadline, holidays left out.
+    assert_eq!(red[0].note, "“办结”应于9月10日完成,已逾期32个工作日");
+}

@@ -1,0 +1,241 @@
+//! Rendering: tera templates (HTML for mail clients: tables, inline styles,
+//! bars as coloured table cells, no scripts or images; and plain text),
+//! and the period's ledger as an Excel attachment.
+
+use crate::compose::LedgerRow;
+use crate::model::Doc;
+use crate::period::ReportKind;
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+
+/// The templates, compiled into the binary: a deployment renders exactly
+/// what was tested.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("_head.html", include_str!("../templates/_head.html")),
+    ("_foot.html", include_str!("../templates/_foot.html")),
+    ("_section.html", include_str!("../templates/_section.html")),
+    ("_counts.html", include_str!("../templates/_counts.html")),
+    ("_lines.html", include_str!("../templates/_lines.html")),
+    ("_counts.txt", include_str!("../templates/_counts.txt")),
+    ("_lines.txt", include_str!("../templates/_lines.txt")),
+    ("bulletin.html", include_str!("../templates/bulletin.html")),
+    ("bulletin.txt", include_str!("../templates/bulletin.txt")),
+    ("weekly.html", include_str!("../templates/weekly.html")),
+    ("weekly.txt", include_str!("../templates/weekly.txt")),
+    ("friday.html", include_str!("../templates/friday.html")),
+    ("friday.txt", include_str!("../templates/friday.txt")),
+];
+
+pub struct Renderer {
+    tera: tera::Tera,
+}
+
+/// A report as rendered.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub html: String,
+    pub text: String,
+}
+
+impl Renderer {
+    pub fn new() -> anyhow::Result<Self> {
+        let mut tera = tera::Tera::new();
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .map_err(|e| anyhow::anyhow!("compiling the report templates: {e}"))?;
+        Ok(Self { tera })
+    }
+
+    pub fn render(&self, doc: &Doc) -> anyhow::Result<Rendered> {
+        let kind = ReportKind::from_code(&doc.kind).unwrap_or(ReportKind::Monthly);
+        let base = match kind {
+            ReportKind::Weekly => "weekly",
+            ReportKind::Friday => "friday",
+            _ => "bulletin",
+        };
+        let mut context = tera::Context::new();
+        context.insert("doc", doc);
+        let render = |name: String| {
+            self.tera
+                .render(&name, &context)
+                .map_err(|e| anyhow::anyhow!("rendering {name}: {e}"))
+        };
+        Ok(Rendered {
+            html: render(format!("{base}.html"))?,
+            text: render(format!("{base}.txt"))?,
+        })
+    }
+}
+
+/// The ledger attachment's file name.
+pub fn ledger_file_name(doc: &Doc) -> String {
+    format!("督办台账({}).xlsx", doc.period_label)
+}
+
+/// The period's ledger as an .xlsx workbook: a title, a frozen header with
+/// filters, one row per assignment, dates as dates.
+pub fn ledger_xlsx(doc: &Doc, rows: &[LedgerRow]) -> anyhow::Result<Vec<u8>> {
+    type Get = fn(&LedgerRow) -> Value;
+    enum Value {
+        Text(String),
+        Date(Option<NaiveDate>),
+        Count(u32),
+    }
+    let columns: [(&str, f64, Get); 15] = [
+        ("督办编号", 16.0, |r| Value::Text(r.number.clone())),
+        ("督办事项", 36.0, |r| Value::Text(r.title.clone())),
+        ("督办来源", 14.0, |r| Value::Text(r.source.clone())),
+        ("事项类别", 12.0, |r| Value::Text(r.class.clone())),
+        ("承办单位", 16.0, |r| Value::Text(r.unit.clone())),
+        ("责任人", 10.0, |r| Value::Text(r.head.clone())),
+        ("分管院领导", 12.0, |r| Value::Text(r.leader.clone())),
+        ("交办日期", 12.0, |r| Value::Date(r.assigned_on)),
+        ("办理时限", 12.0, |r| Value::Date(r.due_on)),
+        ("办理状态", 12.0, |r| Value::Text(r.state.clone())),
+        ("亮灯", 8.0, |r| Value::Text(r.light.clone())),
+        ("办结日期", 12.0, |r| Value::Date(r.completed_on)),
+        ("是否按期", 14.0, |r| Value::Text(r.on_time.clone())),
+        ("催办次数", 10.0, |r| Value::Count(r.urges)),
+        ("最新反馈", 40.0, |r| Value::Text(r.latest_feedback.clone())),
+    ];
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("督办台账")?;
+    let last = (columns.len() - 1) as u16;
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(14)
+        .set_align(FormatAlign::Center);
+    sheet.merge_range(
+        0,
+        0,
+        0,
+        last,
+        &format!("{}督办台账({})", doc.court_name, doc.period_label),
+        &title,
+    )?;
+    let header = Format::new()
+        .set_bold()
+        .set_background_color("#E2EFDA")
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center);
+    let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
+    let date = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_num_format("yyyy-mm-dd");
+    for (c, (name, width, _)) in columns.iter().enumerate() {
+        sheet.write_string_with_format(1, c as u16, *name, &header)?;
+        sheet.set_column_width(c as u16, *width)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 2;
+        for (c, (_, _, get)) in columns.iter().enumerate() {
+            let c = c as u16;
+            match get(r) {
+                Value::Text(t) => sheet.write_string_with_format(row, c, &t, &cell)?,
+                Value::Count(n) => sheet.write_number_with_format(row, c, f64::from(n), &cell)?,
+                Value::Date(Some(d)) => sheet.write_datetime_with_format(
+                    row,
+                    c,
+                    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?,
+                    &date,
+                )?,
+                Value::Date(None) => sheet.write_blank(row, c, &date)?,
+            };
+        }
+    }
+    sheet.set_freeze_panes(2, 0)?;
+    sheet.autofilter(1, 0, rows.len() as u32 + 1, last)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{Issue, compose, ledger};
+    use crate::period::Period;
+    use crate::rules::Rules;
+    use crate::testing::{Court, LAT, ZXJ, d, t};
+
+    fn court() -> Court {
+        let mut court = Court::new();
+        let a = court.item("督〔2026〕1号", "孙立军", t(9, 1, 9));
+        court
+            .assign(a, ZXJ, t(9, 1, 10), d(2026, 9, 10))
+            .urge(t(10, 9, 9), Some(false))
+            .urge(t(10, 12, 9), None);
+        court.data.assignments[0].flagged_at = Some(t(10, 14, 9));
+        court.data.assignments[0].flag_reason = "经催办2次无正当理由未按要求办理".into();
+        let b = court.item("督〔2026〕2号", "陈立新", t(10, 8, 9));
+        court
+            .assign(b, LAT, t(10, 8, 10), d(2026, 10, 16))
+            .finish(t(10, 15, 9), t(10, 16, 9));
+        court
+    }
+
+    /// October's bulletin of the court, issued 11-02.
+    fn october(court: &Court, ranking: Option<Vec<crate::model::RankRow>>) -> Doc {
+        compose(
+            Issue {
+                kind: ReportKind::Monthly,
+                period: Period::Month { year: 2026, month: 10 },
+                issued_on: d(2026, 11, 2),
+                unit: None,
+                ranking,
+            },
+            &court.october(),
+            &Rules::shipped(),
+        )
+    }
+
+    #[test]
+    fn a_monthly_bulletin_reads_like_one() {
+        let court = court();
+        let frame = court.october();
+        let doc = october(&court, None);
+        assert_eq!(doc.title, "江川市中级人民法院督查督办工作通报(2026年第10期)");
+        assert_eq!(doc.number, "督通〔2026〕10号");
+        assert_eq!(doc.issuer, "江川市中级人民法院办公室");
+        assert_eq!(doc.date_label, "2026年11月2日");
+        assert_eq!((doc.totals.new, doc.totals.completed, doc.totals.overdue), (1, 1, 1));
+        let out = Renderer::new().unwrap().render(&doc).unwrap();
+        for s in [
+            "督查督办通报",
+            "督通〔2026〕10号",
+            "江川市中级人民法院办公室",
+            "2026年11月2日",
+            "全院新交办督办事项1件次,办结1件次,其中按期办结1件次,按期办结率100.0%",
+            "截至2026年10月31日",
+            "bgcolor=\"#c00000\"",
+            "经催办2次无正当理由未按要求办理",
+            "多次催办",
+            "对策建议",
+        ] {
+            assert!(out.html.contains(s), "html lacks {s}");
+        }
+        assert!(!out.html.contains("<script"));
+        assert!(!out.html.contains("考评排名"), "no ranking without the appraisal view");
+        assert!(out.text.contains("一、总体情况"));
+        assert!(
+            out.text
+                .contains("  执行局:新交办0,办结0(按期0),逾期1,在办1,按期办结率—"),
+            "{}",
+            out.text
+        );
+        let xlsx = ledger_xlsx(&doc, &ledger(&frame)).unwrap();
+        assert_eq!(&xlsx[..2], b"PK");
+    }
+
+    #[test]
+    fn ranking_renders_when_present() {
+        let doc = october(
+            &court(),
+            Some(vec![crate::model::RankRow {
+                rank: 1,
+                name: "立案庭".into(),
+                score: "98.50".into(),
+            }]),
+        );
+        let out = Renderer::new().unwrap().render(&doc).unwrap();
+        assert!(out.html.contains("七、考评排名") && out.html.contains("98.50"));
+    }
+}

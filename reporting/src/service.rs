@@ -1,0 +1,628 @@
+//! The reporting service: previews, the archive, issuing and sending, and
+//! the schedules the worker fires. Reports are composed from the views
+//! other services publish, rendered, archived with their data snapshot, and
+//! queued for delivery in one audited transaction (`mutate`).
+
+use crate::compose::{self, Issue};
+use crate::figures::Frame;
+use crate::model::{Doc, Unit};
+use crate::period::{Period, ReportKind};
+use crate::render::{self, Rendered, Renderer};
+use crate::schedule::Rule;
+use crate::store::{self, Recipient};
+use chrono::{DateTime, Duration, Utc};
+use duban_core::Role;
+use duban_core::access::Action;
+use duban_platform::auth::Principal;
+use duban_platform::clock::Clock;
+use duban_platform::configuration::ReportingSettings;
+use duban_platform::mutation::{Change, MutationContext, mutate};
+use duban_platform::{Error, Result, page};
+use duban_proto::reporting::v1 as pb;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct ReportingService {
+    pool: PgPool,
+    clock: Clock,
+    tz: chrono_tz::Tz,
+    renderer: Arc<Renderer>,
+    /// The Message-ID domain.
+    domain: String,
+}
+
+/// One report composed and rendered, with who gets it.
+pub struct Built {
+    pub doc: Doc,
+    pub rendered: Rendered,
+    pub unit: Option<Unit>,
+    pub attachment: Option<(String, Vec<u8>)>,
+    pub recipients: Vec<Recipient>,
+}
+
+/// The system itself, firing schedules.
+fn system() -> Principal {
+    Principal {
+        token_id: Uuid::nil(),
+        name: "system".into(),
+        person_id: None,
+        roles: vec![Role::System],
+        unit_scope: Vec::new(),
+    }
+}
+
+pub fn kind_from(value: i32) -> Option<ReportKind> {
+    match pb::ReportKind::try_from(value).ok()? {
+        pb::ReportKind::Weekly => Some(ReportKind::Weekly),
+        pb::ReportKind::Friday => Some(ReportKind::Friday),
+        pb::ReportKind::Monthly => Some(ReportKind::Monthly),
+        pb::ReportKind::Quarterly => Some(ReportKind::Quarterly),
+        pb::ReportKind::Annual => Some(ReportKind::Annual),
+        pb::ReportKind::Unspecified => None,
+    }
+}
+
+pub fn kind_to(kind: ReportKind) -> pb::ReportKind {
+    match kind {
+        ReportKind::Weekly => pb::ReportKind::Weekly,
+        ReportKind::Friday => pb::ReportKind::Friday,
+        ReportKind::Monthly => pb::ReportKind::Monthly,
+        ReportKind::Quarterly => pb::ReportKind::Quarterly,
+        ReportKind::Annual => pb::ReportKind::Annual,
+    }
+}
+
+fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn parse_id(field: &str, value: &str) -> Result<Uuid> {
+    Uuid::parse_str(value.trim()).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
+}
+
+fn optional_id(field: &str, value: &str) -> Result<Option<Uuid>> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_id(field, value).map(Some)
+    }
+}
+
+/// The kind and period of a request, checked.
+fn kind_and_period(kind: i32, period: &str) -> Result<(ReportKind, Period)> {
+    let kind = kind_from(kind).ok_or_else(|| {
+        Error::invalid(
+            "kind",
+            "must be weekly, friday, monthly, quarterly or annual",
+            "通报种类须为周进展列表、周五对接提醒、月通报、季度通报或年度通报",
+        )
+    })?;
+    let period = kind.parse_period(period).ok_or_else(|| {
+        Error::invalid(
+            "period",
+            &format!("is not a {} period (e.g. {})", kind.code(), kind.period_hint()),
+            &format!("{}的期间格式不正确,应如 {}", kind.label_zh(), kind.period_hint()),
+        )
+    })?;
+    Ok((kind, period))
+}
+
+fn internal(e: anyhow::Error) -> Error {
+    Error::Internal(e)
+}
+
+impl ReportingService {
+    pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz, settings: &ReportingSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            clock,
+            tz,
+            renderer: Arc::new(Renderer::new()?),
+            domain: crate::mail::domain_of(&settings.from_address),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The court a request names, or the first court with a ledger.
+    async fn court(&self, id: Option<Uuid>) -> Result<Unit> {
+        match id {
+            Some(id) => store::unit(&self.pool, id)
+                .await?
+                .filter(|u| u.kind == "court")
+                .ok_or_else(|| Error::not_found("court", "法院", id)),
+            None => store::courts(&self.pool)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::precondition("no court has items yet", "尚无法院登记督办事项,无可通报内容")),
+        }
+    }
+
+    /// Composes and renders `kind` for `period` of `court` as at `now` (or
+    /// the period's natural instant when earlier): one report, or one per
+    /// unit with open assignments for the Friday reminder.
+    pub async fn build(
+        &self,
+        kind: ReportKind,
+        period: Period,
+        court: &Unit,
+        only_unit: Option<Uuid>,
+        now: DateTime<Utc>,
+        due: Option<DateTime<Utc>>,
+        attach: bool,
+    ) -> Result<Vec<Built>> {
+        let (window, previous) = compose::windows(kind, period, &self.tz);
+        let as_of = now.min(compose::natural_as_of(kind, period, due, &self.tz));
+        let since = previous.start - Duration::days(90);
+        let data = store::dataset(&self.pool, court.clone(), since).await?;
+        let calendar = store::calendar(&self.pool).await?;
+        let rules = store::rules(&self.pool).await?;
+        let ranking = if kind.is_bulletin() {
+            store::ranking(&self.pool, &period.to_string()).await?
+        } else {
+            None
+        };
+        let frame = Frame::new(&data, &calendar, self.tz, window, previous, as_of);
+        let issued_on = now.with_timezone(&self.tz).date_naive();
+        let units: Vec<Option<&Unit>> = match kind {
+            ReportKind::Friday => {
+                let busy: std::collections::HashSet<Uuid> = frame.open().map(|a| a.unit_id).collect();
+                data.units
+                    .iter()
+                    .filter(|u| only_unit.map_or(busy.contains(&u.id), |id| u.id == id))
+                    .map(Some)
+                    .collect()
+            }
+            _ => vec![None],
+        };
+        let recipients = match kind {
+            ReportKind::Weekly => {
+                store::recipients(
+                    &self.pool,
+                    court.id,
+                    &["president", "office_director", "office_supervisor"],
+                    false,
+                )
+                .await?
+            }
+            ReportKind::Friday => Vec::new(),
+            _ => {
+                store::recipients(
+                    &self.pool,
+                    court.id,
+                    &["president", "leader", "office_director", "office_supervisor"],
+                    true,
+                )
+                .await?
+            }
+        };
+        let mut out = Vec::new();
+        for unit in units {
+            let doc = compose::compose(
+                Issue {
+                    kind,
+                    period,
+                    issued_on,
+                    unit,
+                    ranking: ranking.clone(),
+                },
+                &frame,
+                &rules,
+            );
+            let rendered = self.renderer.render(&doc).map_err(internal)?;
+            let attachment = if attach && kind.is_bulletin() {
+                let bytes = render::ledger_xlsx(&doc, &compose::ledger(&frame)).map_err(internal)?;
+                Some((render::ledger_file_name(&doc), bytes))
+            } else {
+                None
+            };
+            let recipients = match unit {
+                Some(u) if !u.liaison_email.trim().is_empty() => vec![Recipient {
+                    person_id: u.liaison_id,
+                    name: u.liaison_name.clone(),
+                    email: u.liaison_email.trim().to_owned(),
+                }],
+                Some(_) => Vec::new(),
+                None => recipients.clone(),
+            };
+            out.push(Built {
+                doc,
+                rendered,
+                unit: unit.cloned(),
+                attachment,
+                recipients,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn preview(&self, p: &Principal, req: &pb::PreviewReportRequest) -> Result<pb::PreviewReportResponse> {
+        let (kind, period) = kind_and_period(req.kind, &req.period)?;
+        let court = self.court(optional_id("court_id", &req.court_id)?).await?;
+        p.authorize_on(Action::ReadReports, &court.ancestry)?;
+        let unit = optional_id("unit_id", &req.unit_id)?;
+        let format = pb::PreviewFormat::try_from(req.format).unwrap_or(pb::PreviewFormat::Unspecified);
+        let now = self.clock.now().await?;
+        let mut built = self
+            .build(kind, period, &court, unit, now, None, format == pb::PreviewFormat::Xlsx)
+            .await?;
+        if built.is_empty() {
+            return Err(Error::precondition(
+                "no unit has open assignments to remind of",
+                "没有在办督办事项的单位,无需对接提醒",
+            ));
+        }
+        let b = built.swap_remove(0);
+        if format == pb::PreviewFormat::Xlsx && b.attachment.is_none() {
+            return Err(Error::invalid(
+                "format",
+                "only bulletins carry the ledger as .xlsx",
+                "只有月度、季度、年度通报附督办台账(xlsx)",
+            ));
+        }
+        let snapshot = serde_json::to_string(&b.doc).map_err(|e| internal(e.into()))?;
+        Ok(pb::PreviewReportResponse {
+            title: b.doc.title.clone(),
+            subject: b.doc.subject.clone(),
+            html: if format == pb::PreviewFormat::Text || format == pb::PreviewFormat::Xlsx {
+                String::new()
+            } else {
+                b.rendered.html
+            },
+            text: if format == pb::PreviewFormat::Html || format == pb::PreviewFormat::Xlsx {
+                String::new()
+            } else {
+                b.rendered.text
+            },
+            xlsx: b.attachment.map(|a| a.1).unwrap_or_default(),
+            snapshot_json: snapshot,
+        })
+    }
+
+    /// Archives `built` and queues its deliveries, inside a mutation.
+    async fn archive(
+        &self,
+        conn: &mut PgConnection,
+        built: &[Built],
+        kind: ReportKind,
+        period: Period,
+        court: &Unit,
+        ctx: &MutationContext,
+    ) -> Result<(Vec<Uuid>, Vec<Change>)> {
+        let mut ids = Vec::new();
+        let mut changes = Vec::new();
+        for b in built {
+            let id = Uuid::now_v7();
+            let snapshot = serde_json::to_value(&b.doc).map_err(|e| internal(e.into()))?;
+            store::insert_report(
+                conn,
+                &store::NewReport {
+                    id,
+                    kind: kind.code(),
+                    period: &period.to_string(),
+                    court_id: court.id,
+                    unit_id: b.unit.as_ref().map(|u| u.id),
+                    title: &b.doc.title,
+                    number: &b.doc.number,
+                    subject: &b.doc.subject,
+                    issued_at: ctx.now,
+                    issued_by: &ctx.principal.name,
+                    html: &b.rendered.html,
+                    text: &b.rendered.text,
+                    snapshot: &snapshot,
+                    attachment: b.attachment.as_ref().map(|(n, bytes)| (n.as_str(), bytes.as_slice())),
+                },
+            )
+            .await?;
+            store::insert_deliveries(conn, id, &b.recipients, &self.domain, ctx.now).await?;
+            let mut unit_ids = court.ancestry.clone();
+            if let Some(u) = &b.unit {
+                unit_ids.extend(u.ancestry.iter().filter(|x| !court.ancestry.contains(x)));
+            }
+            changes.push(Change {
+                action: "report.issued",
+                target_kind: "report",
+                target_id: id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({
+                    "kind": kind.code(), "period": period.to_string(), "title": b.doc.title,
+                    "number": b.doc.number, "recipients": b.recipients.len(),
+                })),
+                unit_ids,
+            });
+            ids.push(id);
+        }
+        Ok((ids, changes))
+    }
+
+    /// Issues a report now (outside its schedule): archived and queued.
+    pub async fn issue(&self, p: &Principal, req: &pb::IssueReportRequest) -> Result<pb::IssueReportResponse> {
+        duban_platform::mutation::check_request_id(&req.request_id)?;
+        let (kind, period) = kind_and_period(req.kind, &req.period)?;
+        let court = self.court(optional_id("court_id", &req.court_id)?).await?;
+        p.authorize_on(Action::IssueReports, &court.ancestry)?;
+        let now = self.clock.now().await?;
+        let built = self.build(kind, period, &court, None, now, None, true).await?;
+        let ctx = MutationContext {
+            principal: p.clone(),
+            request_id: req.request_id.clone(),
+            now,
+            service: "reporting",
+        };
+        let ids = mutate(&self.pool, &ctx, "IssueReport", req, async |conn: &mut PgConnection| {
+            let (ids, changes) = self.archive(conn, &built, kind, period, &court, &ctx).await?;
+            Ok((
+                pb::IssueReportResponse {
+                    reports: ids
+                        .iter()
+                        .map(|id| pb::Report {
+                            id: id.to_string(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                },
+                changes,
+            ))
+        })
+        .await?;
+        let ids: Vec<Uuid> = ids.reports.iter().filter_map(|r| Uuid::parse_str(&r.id).ok()).collect();
+        Ok(pb::IssueReportResponse {
+            reports: self.reports(&ids, false).await?,
+        })
+    }
+
+    /// Fires every schedule whose latest time has come (and is at most
+    /// `catch_up` old) and has not fired: each (kind, period) once, however
+    /// many workers run. Returns the reports issued.
+    pub async fn fire_due(&self, catch_up: Duration) -> Result<usize> {
+        let now = self.clock.now().await?;
+        let calendar = store::calendar(&self.pool).await?;
+        let mut issued = 0;
+        for s in store::schedules(&self.pool).await?.into_iter().filter(|s| s.enabled) {
+            let Some(kind) = ReportKind::from_code(&s.kind) else {
+                continue;
+            };
+            let rule = match Rule::parse(&s.rule) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(kind = %kind, rule = %s.rule, error = %e, "schedule rule not understood; skipped");
+                    continue;
+                }
+            };
+            let (period, due) = match rule.latest_due(now, &calendar, &self.tz) {
+                Ok(Some(x)) => x,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(kind = %kind, error = %e, "no calendar for the schedule; skipped");
+                    continue;
+                }
+            };
+            if now - due > catch_up || store::fired(&self.pool, kind.code(), &period.to_string()).await? {
+                continue;
+            }
+            issued += self.fire(kind, period, due, now).await?;
+        }
+        Ok(issued)
+    }
+
+    async fn fire(&self, kind: ReportKind, period: Period, due: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
+        let mut all = Vec::new();
+        for court in store::courts(&self.pool).await? {
+            let built = self.build(kind, period, &court, None, now, Some(due), true).await?;
+            all.push((court, built));
+        }
+        let request = pb::IssueReportRequest {
+            request_id: format!("schedule:{kind}:{period}"),
+            kind: kind_to(kind) as i32,
+            period: period.to_string(),
+            court_id: String::new(),
+        };
+        let ctx = MutationContext {
+            principal: system(),
+            request_id: request.request_id.clone(),
+            now,
+            service: "reporting",
+        };
+        let out = mutate(
+            &self.pool,
+            &ctx,
+            "FireSchedule",
+            &request,
+            async |conn: &mut PgConnection| {
+                let count: usize = all.iter().map(|(_, b)| b.len()).sum();
+                if !store::claim_firing(conn, kind.code(), &period.to_string(), due, now, count as i32).await? {
+                    return Ok((pb::IssueReportResponse::default(), Vec::new()));
+                }
+                let mut reports = Vec::new();
+                let mut changes = Vec::new();
+                for (court, built) in &all {
+                    let (ids, c) = self.archive(conn, built, kind, period, court, &ctx).await?;
+                    reports.extend(ids.into_iter().map(|id| pb::Report {
+                        id: id.to_string(),
+                        ..Default::default()
+                    }));
+                    changes.extend(c);
+                }
+                Ok((pb::IssueReportResponse { reports }, changes))
+            },
+        )
+        .await?;
+        if !out.reports.is_empty() {
+            tracing::info!(kind = %kind, period = %period, reports = out.reports.len(), "schedule fired");
+        }
+        Ok(out.reports.len())
+    }
+
+    /// Reports with their deliveries, in the order given.
+    async fn reports(&self, ids: &[Uuid], full: bool) -> Result<Vec<pb::Report>> {
+        let deliveries = store::deliveries(&self.pool, ids).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(row) = store::report(&self.pool, *id).await? {
+                out.push(report_message(row, &deliveries, full));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn get(&self, p: &Principal, req: &pb::GetReportRequest) -> Result<pb::Report> {
+        let id = parse_id("id", &req.id)?;
+        let row = store::report(&self.pool, id)
+            .await?
+            .ok_or_else(|| Error::not_found("report", "通报", id))?;
+        self.authorize_court(p, Action::ReadReports, row.court_id).await?;
+        let deliveries = store::deliveries(&self.pool, &[id]).await?;
+        Ok(report_message(row, &deliveries, true))
+    }
+
+    async fn authorize_court(&self, p: &Principal, action: Action, court: Uuid) -> Result<()> {
+        let ancestry = store::unit(&self.pool, court)
+            .await?
+            .map(|u| u.ancestry)
+            .unwrap_or_else(|| vec![court]);
+        p.authorize_on(action, &ancestry)
+    }
+
+    pub async fn list(&self, p: &Principal, req: &pb::ListReportsRequest) -> Result<pb::ListReportsResponse> {
+        p.authorize_role(Action::ReadReports)?;
+        let limit = page::page_size(req.page_size)?;
+        let before = page::decode(&req.page_token, 1)?
+            .map(|k| k[0].parse::<i64>())
+            .transpose()
+            .map_err(|_| Error::invalid("page_token", "is not a token returned by this list", "分页标记无效"))?;
+        let kind = match req.kind {
+            0 => None,
+            k => Some(
+                kind_from(k)
+                    .ok_or_else(|| Error::invalid("kind", "is not a report kind", "通报种类不正确"))?
+                    .code(),
+            ),
+        };
+        let period = Some(req.period.trim()).filter(|p| !p.is_empty());
+        let scope = (!p.is_admin()).then_some(p.unit_scope.as_slice());
+        let mut rows = store::list_reports(&self.pool, scope, kind, period, before, limit).await?;
+        let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.seq.to_string()]));
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let deliveries = store::deliveries(&self.pool, &ids).await?;
+        Ok(pb::ListReportsResponse {
+            reports: rows
+                .into_iter()
+                .map(|r| report_message(r, &deliveries, false))
+                .collect(),
+            next_page_token: next,
+        })
+    }
+
+    /// Puts an archived report's failed (or, asked, all) deliveries back in
+    /// the queue, under the same Message-IDs.
+    pub async fn send(&self, p: &Principal, req: &pb::SendReportRequest) -> Result<pb::Report> {
+        let id = parse_id("id", &req.id)?;
+        let row = store::report(&self.pool, id)
+            .await?
+            .ok_or_else(|| Error::not_found("report", "通报", id))?;
+        self.authorize_court(p, Action::IssueReports, row.court_id).await?;
+        let ctx = MutationContext {
+            principal: p.clone(),
+            request_id: req.request_id.clone(),
+            now: self.clock.now().await?,
+            service: "reporting",
+        };
+        let court = row.court_id;
+        mutate(&self.pool, &ctx, "SendReport", req, async |conn: &mut PgConnection| {
+            let n = store::requeue(conn, id, req.include_sent, ctx.now).await?;
+            Ok((
+                pb::Report {
+                    id: id.to_string(),
+                    ..Default::default()
+                },
+                vec![Change {
+                    action: "report.resent",
+                    target_kind: "report",
+                    target_id: id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "requeued": n, "include_sent": req.include_sent })),
+                    unit_ids: vec![court],
+                }],
+            ))
+        })
+        .await?;
+        self.get(p, &pb::GetReportRequest { id: id.to_string() }).await
+    }
+
+    pub async fn schedules(&self, p: &Principal) -> Result<pb::ListSchedulesResponse> {
+        p.authorize_role(Action::ReadReports)?;
+        let now = self.clock.now().await?;
+        let calendar = store::calendar(&self.pool).await?;
+        let mut out = Vec::new();
+        for s in store::schedules(&self.pool).await? {
+            let kind = ReportKind::from_code(&s.kind).map(kind_to).unwrap_or_default();
+            let next = Rule::parse(&s.rule)
+                .ok()
+                .and_then(|r| r.next_due(now, &calendar, &self.tz).ok().flatten());
+            out.push(pb::Schedule {
+                kind: kind as i32,
+                rule: s.rule,
+                enabled: s.enabled,
+                next_time: next.map(|(_, at)| timestamp(at)),
+                next_period: next.map(|(p, _)| p.to_string()).unwrap_or_default(),
+            });
+        }
+        Ok(pb::ListSchedulesResponse { schedules: out })
+    }
+}
+
+fn delivery_state(s: &str) -> pb::DeliveryState {
+    match s {
+        "pending" => pb::DeliveryState::Pending,
+        "sending" => pb::DeliveryState::Sending,
+        "sent" => pb::DeliveryState::Sent,
+        "failed" => pb::DeliveryState::Failed,
+        _ => pb::DeliveryState::Unspecified,
+    }
+}
+
+fn report_message(row: store::ReportRow, deliveries: &[store::DeliveryRow], full: bool) -> pb::Report {
+    pb::Report {
+        id: row.id.to_string(),
+        kind: ReportKind::from_code(&row.kind).map(kind_to).unwrap_or_default() as i32,
+        period: row.period,
+        court_id: row.court_id.to_string(),
+        unit_id: row.unit_id.map(|u| u.to_string()).unwrap_or_default(),
+        title: row.title,
+        number: row.number,
+        subject: row.subject,
+        issued_time: Some(timestamp(row.issued_at)),
+        issued_by: row.issued_by,
+        html: if full { row.html } else { String::new() },
+        text: if full { row.text_body } else { String::new() },
+        snapshot_json: if full { row.snapshot.to_string() } else { String::new() },
+        deliveries: deliveries
+            .iter()
+            .filter(|d| d.report_id == row.id)
+            .map(|d| pb::Delivery {
+                id: d.id.to_string(),
+                recipient_name: d.recipient_name.clone(),
+                recipient_email: d.recipient_email.clone(),
+                message_id: d.message_id.clone(),
+                state: delivery_state(&d.state) as i32,
+                attempts: d.attempts,
+                next_attempt_time: Some(timestamp(d.next_attempt_at)),
+                last_error: d.last_error.clone(),
+                sent_time: d.sent_at.map(timestamp),
+            })
+            .collect(),
+        attachments: row.attachment_name.into_iter().collect(),
+    }
+}

@@ -1,0 +1,679 @@
+//! All SQL of the reporting service. Other services' data is read only
+//! through the views they publish for reporting (`registry.report_*`,
+//! `assignment.report_*`, and `appraisal.report_rankings` when present).
+
+use crate::model::{Assignment, Dataset, Feedback, Figure, Item, Milestone, RankRow, Unit, Urge};
+use crate::rules::{RuleRow, Rules};
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use duban_core::calendar::{Calendar, YearCalendar};
+use duban_platform::Result;
+use futures::TryStreamExt;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+// ---- Reading what the report is about -------------------------------------
+
+fn unit_from(row: &PgRow) -> Result<Unit> {
+    Ok(Unit {
+        id: row.try_get("id")?,
+        ancestry: row.try_get("ancestry")?,
+        name: row.try_get("name")?,
+        short_name: row.try_get("short_name")?,
+        kind: row.try_get("kind")?,
+        parent_id: row.try_get("parent_id")?,
+        sort_order: row.try_get("sort_order")?,
+        head_id: row.try_get("head_id")?,
+        head_name: row.try_get::<Option<String>, _>("head_name")?.unwrap_or_default(),
+        head_email: row.try_get::<Option<String>, _>("head_email")?.unwrap_or_default(),
+        liaison_id: row.try_get("liaison_id")?,
+        liaison_name: row.try_get::<Option<String>, _>("liaison_name")?.unwrap_or_default(),
+        liaison_email: row.try_get::<Option<String>, _>("liaison_email")?.unwrap_or_default(),
+    })
+}
+
+const UNIT_COLUMNS: &str = "SELECT id, ancestry, name, short_name, kind, parent_id, sort_order, head_id, head_name, head_email, \
+                            liaison_id, liaison_name, liaison_email FROM registry.report_units";
+
+/// Courts that have items in their ledger, in directory order.
+pub async fn courts(db: impl PgExecutor<'_>) -> Result<Vec<Unit>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UNIT_COLUMNS} WHERE id IN (SELECT DISTINCT court_id FROM registry.report_items) ORDER BY sort_order, id"
+    )))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(unit_from).collect()
+}
+
+pub async fn unit(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Unit>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{UNIT_COLUMNS} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(unit_from).transpose()
+}
+
+fn weekday_from_iso(n: i32) -> Option<Weekday> {
+    Weekday::try_from(u8::try_from(n - 1).ok()?).ok()
+}
+
+/// The working-day calendar, every year loaded.
+pub async fn calendar(db: impl PgExecutor<'_>) -> Result<Calendar> {
+    let rows =
+        sqlx::query("SELECT year, version, working_weekdays, holidays, workdays FROM assignment.report_calendar")
+            .fetch_all(db)
+            .await?;
+    let mut years = Vec::new();
+    for row in rows {
+        let weekdays: Vec<i32> = row.try_get("working_weekdays")?;
+        let holidays: Vec<NaiveDate> = row.try_get("holidays")?;
+        let workdays: Vec<NaiveDate> = row.try_get("workdays")?;
+        years.push(YearCalendar {
+            year: row.try_get("year")?,
+            version: row.try_get("version")?,
+            working_weekdays: weekdays.into_iter().filter_map(weekday_from_iso).collect(),
+            holidays: holidays.into_iter().collect(),
+            workdays: workdays.into_iter().collect(),
+        });
+    }
+    Ok(Calendar::new(years))
+}
+
+/// A court's units, items and assignments (with milestones, urges and the
+/// feedback that matters since `since`: everything submitted from then on,
+/// and each assignment's latest before it).
+pub async fn dataset(pool: &PgPool, court: Unit, since: DateTime<Utc>) -> Result<Dataset> {
+    let units = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UNIT_COLUMNS} WHERE $1 = ANY(ancestry) AND id <> $1 ORDER BY sort_order, name"
+    )))
+    .bind(court.id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(unit_from)
+    .collect::<Result<Vec<_>>>()?;
+
+    let mut items = Vec::new();
+    let mut rows = sqlx::query(
+        "SELECT id, coalesce(number, '') AS number, title, urgency, lead_unit_id, coalesce(leader_name, '') AS leader_name, \
+                source_id, coalesce(source_kind, '') AS source_kind, coalesce(source_title, '') AS source_title, \
+                coalesce(source_doc_number, '') AS source_doc_number, registered_at, parent_id \
+         FROM registry.report_items WHERE court_id = $1",
+    )
+    .bind(court.id)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        items.push(Item {
+            id: row.try_get("id")?,
+            number: row.try_get("number")?,
+            title: row.try_get("title")?,
+            urgency: row.try_get("urgency")?,
+            lead_unit_id: row.try_get("lead_unit_id")?,
+            leader_name: row.try_get("leader_name")?,
+            source_id: row.try_get("source_id")?,
+            source_kind: row.try_get("source_kind")?,
+            source_title: row.try_get("source_title")?,
+            source_doc_number: row.try_get("source_doc_number")?,
+            registered_at: row.try_get("registered_at")?,
+            parent_id: row.try_get("parent_id")?,
+        });
+    }
+    drop(rows);
+
+    let mut assignments = Vec::new();
+    let mut index: HashMap<Uuid, usize> = HashMap::new();
+    let mut rows = sqlx::query(
+        "SELECT id, item_id, round, unit_id, unit_name, role, head_name, liaison_name, assigned_at, state, grade, \
+                verified_at, coalesce(verified_by, '') AS verified_by, verification_notes, closed_out_at, \
+                suspended_at, flagged_at, flag_reason \
+         FROM assignment.report_assignments WHERE court_id = $1 ORDER BY assigned_at, id",
+    )
+    .bind(court.id)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let id: Uuid = row.try_get("id")?;
+        index.insert(id, assignments.len());
+        assignments.push(Assignment {
+            id,
+            item_id: row.try_get("item_id")?,
+            round: row.try_get("round")?,
+            unit_id: row.try_get("unit_id")?,
+            unit_name: row.try_get("unit_name")?,
+            role: row.try_get("role")?,
+            head_name: row.try_get("head_name")?,
+            liaison_name: row.try_get("liaison_name")?,
+            assigned_at: row.try_get("assigned_at")?,
+            state: row.try_get("state")?,
+            grade: row.try_get("grade")?,
+            verified_at: row.try_get("verified_at")?,
+            verified_by: row.try_get("verified_by")?,
+            verification_notes: row.try_get("verification_notes")?,
+            closed_out_at: row.try_get("closed_out_at")?,
+            suspended_at: row.try_get("suspended_at")?,
+            flagged_at: row.try_get("flagged_at")?,
+            flag_reason: row.try_get("flag_reason")?,
+            milestones: Vec::new(),
+            feedback: Vec::new(),
+            urges: Vec::new(),
+        });
+    }
+    drop(rows);
+
+    let mut rows = sqlx::query(
+        "SELECT m.assignment_id, m.kind, m.due_date, m.due_at, m.yellow_at, m.met_at \
+         FROM assignment.report_milestones m JOIN assignment.report_assignments a ON a.id = m.assignment_id \
+         WHERE a.court_id = $1 ORDER BY m.due_at",
+    )
+    .bind(court.id)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let id: Uuid = row.try_get("assignment_id")?;
+        if let Some(&i) = index.get(&id) {
+            assignments[i].milestones.push(Milestone {
+                kind: row.try_get("kind")?,
+                due_date: row.try_get("due_date")?,
+                due_at: row.try_get("due_at")?,
+                yellow_at: row.try_get("yellow_at")?,
+                met_at: row.try_get("met_at")?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut rows = sqlx::query(
+        "SELECT f.assignment_id, f.kind, f.body, f.reason, f.progress, f.submitted_at \
+         FROM assignment.report_feedback f JOIN assignment.report_assignments a ON a.id = f.assignment_id \
+         WHERE a.court_id = $1 AND f.submitted_at >= $2 \
+         UNION ALL \
+         SELECT * FROM (SELECT DISTINCT ON (f.assignment_id) f.assignment_id, f.kind, f.body, f.reason, f.progress, \
+                               f.submitted_at \
+                        FROM assignment.report_feedback f \
+                        JOIN assignment.report_assignments a ON a.id = f.assignment_id \
+                        WHERE a.court_id = $1 AND f.submitted_at < $2 \
+                        ORDER BY f.assignment_id, f.submitted_at DESC) latest \
+         ORDER BY submitted_at",
+    )
+    .bind(court.id)
+    .bind(since)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let id: Uuid = row.try_get("assignment_id")?;
+        if let Some(&i) = index.get(&id) {
+            let progress: serde_json::Value = row.try_get("progress")?;
+            assignments[i].feedback.push(Feedback {
+                kind: row.try_get("kind")?,
+                body: row.try_get("body")?,
+                reason: row.try_get("reason")?,
+                progress: serde_json::from_value::<Vec<Figure>>(progress).unwrap_or_default(),
+                submitted_at: row.try_get("submitted_at")?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut rows = sqlx::query(
+        "SELECT u.assignment_id, u.seq, u.kind, u.issued_at, u.answer_due_at, u.responded_at, u.justified \
+         FROM assignment.report_urges u JOIN assignment.report_assignments a ON a.id = u.assignment_id \
+         WHERE a.court_id = $1 ORDER BY u.seq",
+    )
+    .bind(court.id)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let id: Uuid = row.try_get("assignment_id")?;
+        if let Some(&i) = index.get(&id) {
+            assignments[i].urges.push(Urge {
+                seq: row.try_get("seq")?,
+                kind: row.try_get("kind")?,
+                issued_at: row.try_get("issued_at")?,
+                answer_due_at: row.try_get("answer_due_at")?,
+                responded_at: row.try_get("responded_at")?,
+                justified: row.try_get("justified")?,
+            });
+        }
+    }
+    drop(rows);
+    Ok(Dataset {
+        court,
+        units,
+        items,
+        assignments,
+    })
+}
+
+/// The appraisal ranking of a period, when the appraisal service publishes
+/// `appraisal.report_rankings (period_key, subject_kind, subject_name,
+/// total_points, rank)`; `None` when it does not (yet).
+pub async fn ranking(pool: &PgPool, period: &str) -> Result<Option<Vec<RankRow>>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('appraisal.report_rankings') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT rank::int AS rank, subject_name::text AS name, total_points::float8 AS score \
+         FROM appraisal.report_rankings WHERE period_key = $1 AND subject_kind = 'unit' ORDER BY rank, subject_name",
+    )
+    .bind(period)
+    .fetch_all(pool)
+    .await;
+    match rows {
+        Ok(rows) if rows.is_empty() => Ok(None),
+        Ok(rows) => Ok(Some(
+            rows.iter()
+                .map(|r| {
+                    Ok(RankRow {
+                        rank: r.try_get("rank")?,
+                        name: r.try_get("name")?,
+                        score: format!("{:.2}", r.try_get::<f64, _>("score")?),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "appraisal.report_rankings is not in the expected form; no ranking shown");
+            Ok(None)
+        }
+    }
+}
+
+// ---- Recipients ------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub person_id: Option<Uuid>,
+    pub name: String,
+    pub email: String,
+}
+
+/// People holding one of `roles` in the court's subtree, and, with
+/// `unit_heads`, the heads of its units; active, with an e-mail address,
+/// each address once.
+pub async fn recipients(pool: &PgPool, court: Uuid, roles: &[&str], unit_heads: bool) -> Result<Vec<Recipient>> {
+    let rows: Vec<(Option<Uuid>, String, String)> = sqlx::query_as(
+        "SELECT id, name, email FROM ( \
+           SELECT DISTINCT ON (lower(p.email)) p.id, p.name, p.email, min(u.sort_order) AS o \
+           FROM registry.report_people p JOIN registry.report_units u ON u.id = p.role_unit_id \
+           WHERE $1 = ANY(u.ancestry) AND p.role = ANY($2) AND p.active AND p.email <> '' \
+           GROUP BY p.id, p.name, p.email \
+           UNION ALL \
+           SELECT u.head_id, u.head_name, u.head_email, u.sort_order FROM registry.report_units u \
+           WHERE $3 AND $1 = ANY(u.ancestry) AND u.active AND u.head_id IS NOT NULL AND coalesce(u.head_email, '') <> '' \
+         ) r ORDER BY o, name",
+    )
+    .bind(court)
+    .bind(roles)
+    .bind(unit_heads)
+    .fetch_all(pool)
+    .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, email)| seen.insert(email.trim().to_lowercase()))
+        .map(|(person_id, name, email)| Recipient {
+            person_id,
+            name,
+            email: email.trim().to_owned(),
+        })
+        .collect())
+}
+
+// ---- The rule table --------------------------------------------------------
+
+/// Adds the shipped rules the table does not have yet; edits stay.
+pub async fn seed_rules(pool: &PgPool) -> Result<()> {
+    for r in Rules::shipped().rows() {
+        sqlx::query(
+            "INSERT INTO reporting.countermeasures (finding, title, countermeasure, params) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (finding) DO NOTHING",
+        )
+        .bind(&r.finding)
+        .bind(&r.title)
+        .bind(&r.countermeasure)
+        .bind(&r.params)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn rules(db: impl PgExecutor<'_>) -> Result<Rules> {
+    let rows: Vec<(String, String, String, serde_json::Value)> =
+        sqlx::query_as("SELECT finding, title, countermeasure, params FROM reporting.countermeasures")
+            .fetch_all(db)
+            .await?;
+    if rows.is_empty() {
+        return Ok(Rules::shipped());
+    }
+    Ok(Rules::new(rows.into_iter().map(
+        |(finding, title, countermeasure, params)| RuleRow {
+            finding,
+            title,
+            countermeasure,
+            params,
+        },
+    )))
+}
+
+// ---- Schedules and firings -------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct ScheduleRow {
+    pub kind: String,
+    pub rule: String,
+    pub enabled: bool,
+}
+
+pub async fn schedules(db: impl PgExecutor<'_>) -> Result<Vec<ScheduleRow>> {
+    let rows: Vec<(String, String, bool)> =
+        sqlx::query_as("SELECT kind, rule, enabled FROM reporting.schedules ORDER BY kind")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, rule, enabled)| ScheduleRow { kind, rule, enabled })
+        .collect())
+}
+
+pub async fn fired(db: impl PgExecutor<'_>, kind: &str, period: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM reporting.firings WHERE kind = $1 AND period = $2)")
+            .bind(kind)
+            .bind(period)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Claims a schedule's period; false when another worker already did.
+pub async fn claim_firing(
+    conn: &mut PgConnection,
+    kind: &str,
+    period: &str,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    reports: i32,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO reporting.firings (kind, period, due_at, fired_at, reports) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(kind)
+    .bind(period)
+    .bind(due_at)
+    .bind(now)
+    .bind(reports)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+// ---- The archive -------------------------------------------------------------
+
+pub struct NewReport<'a> {
+    pub id: Uuid,
+    pub kind: &'a str,
+    pub period: &'a str,
+    pub court_id: Uuid,
+    pub unit_id: Option<Uuid>,
+    pub title: &'a str,
+    pub number: &'a str,
+    pub subject: &'a str,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: &'a str,
+    pub html: &'a str,
+    pub text: &'a str,
+    pub snapshot: &'a serde_json::Value,
+    pub attachment: Option<(&'a str, &'a [u8])>,
+}
+
+pub async fn insert_report(conn: &mut PgConnection, r: &NewReport<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO reporting.reports (id, kind, period, court_id, unit_id, title, number, subject, issued_at, \
+                                        issued_by, html, text_body, snapshot, attachment_name, attachment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(r.id)
+    .bind(r.kind)
+    .bind(r.period)
+    .bind(r.court_id)
+    .bind(r.unit_id)
+    .bind(r.title)
+    .bind(r.number)
+    .bind(r.subject)
+    .bind(r.issued_at)
+    .bind(r.issued_by)
+    .bind(r.html)
+    .bind(r.text)
+    .bind(r.snapshot)
+    .bind(r.attachment.map(|a| a.0))
+    .bind(r.attachment.map(|a| a.1))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A delivery job per recipient; the Message-ID is fixed here, once.
+pub async fn insert_deliveries(
+    conn: &mut PgConnection,
+    report: Uuid,
+    recipients: &[Recipient],
+    domain: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for r in recipients {
+        sqlx::query(
+            "INSERT INTO reporting.deliveries (id, report_id, person_id, recipient_name, recipient_email, message_id, \
+                                               state, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', clock_timestamp(), $7, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::new_v4())
+        .bind(report)
+        .bind(r.person_id)
+        .bind(&r.name)
+        .bind(&r.email)
+        .bind(crate::mail::message_id(report, &r.email, domain))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub period: String,
+    pub court_id: Uuid,
+    pub unit_id: Option<Uuid>,
+    pub title: String,
+    pub number: String,
+    pub subject: String,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: String,
+    pub html: String,
+    pub text_body: String,
+    pub snapshot: serde_json::Value,
+    pub attachment_name: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub report_id: Uuid,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub message_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: String,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const REPORT_COLUMNS: &str = "SELECT id, seq, kind, period, court_id, unit_id, title, number, subject, issued_at, \
+                              issued_by, html, text_body, snapshot, attachment_name FROM reporting.reports";
+const LIST_COLUMNS: &str = "SELECT id, seq, kind, period, court_id, unit_id, title, number, subject, issued_at, \
+                            issued_by, '' AS html, '' AS text_body, 'null'::jsonb AS snapshot, attachment_name \
+                            FROM reporting.reports";
+const DELIVERY_COLUMNS: &str = "SELECT id, report_id, recipient_name, recipient_email, message_id, state, attempts, \
+                                next_attempt_at, last_error, sent_at FROM reporting.deliveries";
+
+pub async fn report(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ReportRow>> {
+    Ok(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{REPORT_COLUMNS} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Newest first, keyset on `seq`, `limit + 1` rows.
+pub async fn list_reports(
+    db: impl PgExecutor<'_>,
+    scope: Option<&[Uuid]>,
+    kind: Option<&str>,
+    period: Option<&str>,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ReportRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{LIST_COLUMNS} WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR period = $2) \
+         AND ($3::bigint IS NULL OR seq < $3) \
+         AND ($5::uuid[] IS NULL OR court_id IN (SELECT id FROM registry.report_units WHERE ancestry && $5)) \
+         ORDER BY seq DESC LIMIT $4"
+    )))
+    .bind(kind)
+    .bind(period)
+    .bind(before_seq)
+    .bind(limit + 1)
+    .bind(scope)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn deliveries(db: impl PgExecutor<'_>, reports: &[Uuid]) -> Result<Vec<DeliveryRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{DELIVERY_COLUMNS} WHERE report_id = ANY($1) ORDER BY recipient_name, recipient_email"
+    )))
+    .bind(reports)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Puts a report's failed deliveries (and, with `include_sent`, its sent
+/// ones) back in the queue; returns how many.
+pub async fn requeue(conn: &mut PgConnection, report: Uuid, include_sent: bool, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'pending', attempts = 0, next_attempt_at = clock_timestamp(), \
+                lease_until = NULL, last_error = '', updated_at = $3 \
+         WHERE report_id = $1 AND (state = 'failed' OR ($2 AND state = 'sent'))",
+    )
+    .bind(report)
+    .bind(include_sent)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+// ---- Delivery jobs -----------------------------------------------------------
+
+/// A leased delivery with what it sends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub report_id: Uuid,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub message_id: String,
+    pub attempts: i32,
+    pub subject: String,
+    pub html: String,
+    pub text_body: String,
+    pub attachment_name: Option<String>,
+    pub attachment: Option<Vec<u8>>,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Leases the next due delivery for `lease_secs` (real time): pending and
+/// due, or sending with an expired lease (its worker died). The attempt is
+/// counted here, before anything is sent.
+pub async fn lease(pool: &PgPool, lease_secs: f64) -> Result<Option<Job>> {
+    Ok(sqlx::query_as(
+        "WITH next AS ( \
+           SELECT id FROM reporting.deliveries \
+           WHERE state IN ('pending', 'sending') AND next_attempt_at <= clock_timestamp() \
+             AND (lease_until IS NULL OR lease_until < clock_timestamp()) \
+           ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), \
+         leased AS ( \
+           UPDATE reporting.deliveries d SET state = 'sending', attempts = d.attempts + 1, \
+                  lease_until = clock_timestamp() + $1 * interval '1 second', updated_at = clock_timestamp() \
+           FROM next WHERE d.id = next.id \
+           RETURNING d.id, d.report_id, d.recipient_name, d.recipient_email, d.message_id, d.attempts) \
+         SELECT l.id, l.report_id, l.recipient_name, l.recipient_email, l.message_id, l.attempts, r.subject, r.html, \
+                r.text_body, r.attachment_name, r.attachment, r.issued_at \
+         FROM leased l JOIN reporting.reports r ON r.id = l.report_id",
+    )
+    .bind(lease_secs)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The server accepted the message.
+pub async fn mark_sent(pool: &PgPool, id: Uuid, reply: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'sent', sent_at = clock_timestamp(), smtp_reply = $2, \
+                lease_until = NULL, last_error = '', updated_at = clock_timestamp() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reply)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A temporary failure: try again after `after_secs`.
+pub async fn mark_retry(pool: &PgPool, id: Uuid, error: &str, after_secs: f64) -> Result<()> {
+    sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'pending', last_error = $2, lease_until = NULL, \
+                next_attempt_at = clock_timestamp() + $3 * interval '1 second', updated_at = clock_timestamp() \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(after_secs)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A permanent failure (or out of attempts): recorded and left alone.
+pub async fn mark_failed(pool: &PgPool, id: Uuid, error: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'failed', last_error = $2, lease_until = NULL, \
+                updated_at = clock_timestamp() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives a lease back without counting the attempt (the worker is
+/// stopping before it sent anything).
+pub async fn release(pool: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'pending', attempts = greatest(attempts - 1, 0), lease_until = NULL, \
+                updated_at = clock_timestamp() WHERE id = $1 AND state = 'sending'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
