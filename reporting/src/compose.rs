@@ -3,7 +3,7 @@
 
 use crate::analysis;
 use crate::figures::{Frame, Window, light_label, milestone_label};
-use crate::model::{CountRow, Doc, Lights, RankRow, Unit};
+use crate::model::{CountRow, Doc, Lights, RankGroup, Unit};
 use crate::period::{Period, ReportKind, date_zh};
 use crate::rules::Rules;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -89,7 +89,7 @@ pub struct Issue<'a> {
     pub issued_on: NaiveDate,
     /// The Friday reminder's unit.
     pub unit: Option<&'a Unit>,
-    pub ranking: Option<Vec<RankRow>>,
+    pub ranking: Option<Vec<RankGroup>>,
 }
 
 pub fn compose(issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Doc {

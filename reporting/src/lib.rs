@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod mail;
 pub mod model;
 pub mod period;
+pub mod rankings;
 pub mod render;
 pub mod rules;
 pub mod schedule;

@@ -239,12 +239,23 @@ pub struct Finding {
     pub countermeasure: String,
 }
 
-/// An appraisal ranking row, when the appraisal service publishes one.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One group of the appraisal ranking (grassroots courts, or departments):
+/// they are ranked among themselves.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RankGroup {
+    pub title: String,
+    pub rows: Vec<RankRow>,
+}
+
+/// A place in the appraisal ranking.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RankRow {
-    pub rank: i32,
+    /// "3" or "3(并列)".
+    pub rank: String,
     pub name: String,
     pub score: String,
+    pub deductions: String,
+    pub credits: String,
 }
 
 /// Open assignments by traffic light.
@@ -286,6 +297,6 @@ pub struct Doc {
     pub open_items: Vec<Line>,
     pub due_soon: Vec<Line>,
     pub findings: Vec<Finding>,
-    /// None: the appraisal service publishes no ranking for the period.
-    pub ranking: Option<Vec<RankRow>>,
+    /// None: no ranking for the period (no appraisal service linked).
+    pub ranking: Option<Vec<RankGroup>>,
 }

@@ -173,7 +173,7 @@ mod tests {
     }
 
     /// October's bulletin of the court, issued 11-02.
-    fn october(court: &Court, ranking: Option<Vec<crate::model::RankRow>>) -> Doc {
+    fn october(court: &Court, ranking: Option<Vec<crate::model::RankGroup>>) -> Doc {
         compose(
             Issue {
                 kind: ReportKind::Monthly,
@@ -213,7 +213,10 @@ mod tests {
             assert!(out.html.contains(s), "html lacks {s}");
         }
         assert!(!out.html.contains("<script"));
-        assert!(!out.html.contains("考评排名"), "no ranking without the appraisal view");
+        assert!(
+            !out.html.contains("考评排名"),
+            "no ranking without the appraisal service"
+        );
         assert!(out.text.contains("一、总体情况"));
         assert!(
             out.text
@@ -229,13 +232,30 @@ mod tests {
     fn ranking_renders_when_present() {
         let doc = october(
             &court(),
-            Some(vec![crate::model::RankRow {
-                rank: 1,
-                name: "立案庭".into(),
-                score: "98.50".into(),
+            Some(vec![crate::model::RankGroup {
+                title: "中院各部门".into(),
+                rows: vec![
+                    crate::model::RankRow {
+                        rank: "1".into(),
+                        name: "立案庭".into(),
+                        score: "98.50".into(),
+                        deductions: "-1.50".into(),
+                        credits: "0.00".into(),
+                    },
+                    crate::model::RankRow {
+                        rank: "2(并列)".into(),
+                        name: "执行局".into(),
+                        score: "97.00".into(),
+                        deductions: "-3.00".into(),
+                        credits: "0.00".into(),
+                    },
+                ],
             }]),
         );
         let out = Renderer::new().unwrap().render(&doc).unwrap();
-        assert!(out.html.contains("七、考评排名") && out.html.contains("98.50"));
+        for s in ["七、考评排名", "中院各部门", "98.50", "2(并列)"] {
+            assert!(out.html.contains(s), "html lacks {s}");
+            assert!(out.text.contains(s), "text lacks {s}");
+        }
     }
 }

@@ -31,6 +31,7 @@ pub struct ReportingService {
     renderer: Arc<Renderer>,
     /// The Message-ID domain.
     domain: String,
+    rankings: Option<Arc<dyn crate::rankings::Rankings>>,
 }
 
 /// One report composed and rendered, with who gets it.
@@ -124,7 +125,16 @@ impl ReportingService {
             tz,
             renderer: Arc::new(Renderer::new()?),
             domain: crate::mail::domain_of(&settings.from_address),
+            rankings: None,
         })
+    }
+
+    /// Bulletins then carry the appraisal ranking of their period.
+    pub fn with_rankings(self, rankings: Arc<dyn crate::rankings::Rankings>) -> Self {
+        Self {
+            rankings: Some(rankings),
+            ..self
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -169,10 +179,15 @@ impl ReportingService {
         let data = store::dataset(&self.pool, court.clone(), since).await?;
         let calendar = store::calendar(&self.pool).await?;
         let rules = store::rules(&self.pool).await?;
-        let ranking = if kind.is_bulletin() {
-            store::ranking(&self.pool, &period.to_string()).await?
-        } else {
-            None
+        let ranking = match (&self.rankings, kind.is_bulletin()) {
+            (Some(source), true) => {
+                let groups = source.ranking(&period.to_string(), court.id).await.map_err(|e| {
+                    tracing::error!(error = format!("{e:#}"), "the appraisal ranking failed");
+                    internal(e)
+                })?;
+                Some(groups).filter(|g| g.iter().any(|g| !g.rows.is_empty()))
+            }
+            _ => None,
         };
         let frame = Frame::new(&data, &calendar, self.tz, window, previous, as_of);
         let issued_on = now.with_timezone(&self.tz).date_naive();

@@ -1,8 +1,8 @@
 //! All SQL of the reporting service. Other services' data is read only
 //! through the views they publish for reporting (`registry.report_*`,
-//! `assignment.report_*`, and `appraisal.report_rankings` when present).
+//! `assignment.report_*`).
 
-use crate::model::{Assignment, Dataset, Feedback, Figure, Item, Milestone, RankRow, Unit, Urge};
+use crate::model::{Assignment, Dataset, Feedback, Figure, Item, Milestone, Unit, Urge};
 use crate::rules::{RuleRow, Rules};
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use duban_core::calendar::{Calendar, YearCalendar};
@@ -239,43 +239,6 @@ pub async fn dataset(pool: &PgPool, court: Unit, since: DateTime<Utc>) -> Result
         items,
         assignments,
     })
-}
-
-/// The appraisal ranking of a period, when the appraisal service publishes
-/// `appraisal.report_rankings (period_key, subject_kind, subject_name,
-/// total_points, rank)`; `None` when it does not (yet).
-pub async fn ranking(pool: &PgPool, period: &str) -> Result<Option<Vec<RankRow>>> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('appraisal.report_rankings') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
-    if !exists {
-        return Ok(None);
-    }
-    let rows = sqlx::query(
-        "SELECT rank::int AS rank, subject_name::text AS name, total_points::float8 AS score \
-         FROM appraisal.report_rankings WHERE period_key = $1 AND subject_kind = 'unit' ORDER BY rank, subject_name",
-    )
-    .bind(period)
-    .fetch_all(pool)
-    .await;
-    match rows {
-        Ok(rows) if rows.is_empty() => Ok(None),
-        Ok(rows) => Ok(Some(
-            rows.iter()
-                .map(|r| {
-                    Ok(RankRow {
-                        rank: r.try_get("rank")?,
-                        name: r.try_get("name")?,
-                        score: format!("{:.2}", r.try_get::<f64, _>("score")?),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?,
-        )),
-        Err(e) => {
-            tracing::warn!(error = %e, "appraisal.report_rankings is not in the expected form; no ranking shown");
-            Ok(None)
-        }
-    }
 }
 
 // ---- Recipients ------------------------------------------------------------

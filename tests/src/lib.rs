@@ -361,3 +361,28 @@ pub fn rid() -> String {
 pub fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap()
 }
+
+/// Writes one test event in `tx`; returns its id.
+pub async fn write_test_event(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
+    let payload = serde_json::json!({ "label": label });
+    duban_platform::events::append_all(
+        tx,
+        &[duban_platform::events::NewEvent {
+            service: "test",
+            event_type: "test.happened",
+            subject_kind: "test",
+            subject_id: label,
+            unit_ids: &[],
+            payload: &payload,
+            principal: "tester",
+            request_id: label,
+            occurred_at: chrono::Utc::now(),
+        }],
+    )
+    .await
+    .unwrap();
+    sqlx::query_scalar("SELECT currval(pg_get_serial_sequence('platform.events', 'id'))")
+        .fetch_one(tx)
+        .await
+        .unwrap()
+}

@@ -1,36 +1,13 @@
 //! The event cursor: commit-ordered and gap-free, even when transactions
 //! commit in a different order than they wrote.
 
-use duban_platform::events::{self, Cursor, NewEvent};
+use duban_platform::events::{self, Cursor};
 use duban_platform::test_db::TestDatabase;
+use duban_tests::write_test_event;
 use rand::Rng;
 use sqlx::PgPool;
 use std::collections::HashSet;
 use std::time::Duration;
-
-async fn write(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
-    let payload = serde_json::json!({ "label": label });
-    events::append_all(
-        tx,
-        &[NewEvent {
-            service: "test",
-            event_type: "test.happened",
-            subject_kind: "test",
-            subject_id: label,
-            unit_ids: &[],
-            payload: &payload,
-            principal: "tester",
-            request_id: label,
-            occurred_at: chrono::Utc::now(),
-        }],
-    )
-    .await
-    .unwrap();
-    sqlx::query_scalar("SELECT currval(pg_get_serial_sequence('platform.events', 'id'))")
-        .fetch_one(tx)
-        .await
-        .unwrap()
-}
 
 async fn drain(pool: &PgPool, cursor: &mut Cursor) -> Vec<i64> {
     let mut out = Vec::new();
@@ -57,9 +34,9 @@ async fn a_late_commit_is_never_skipped() {
 
     // A starts first and takes the lower id, B commits first.
     let mut a = pool.begin().await.unwrap();
-    let a_id = write(&mut a, "a").await;
+    let a_id = write_test_event(&mut a, "a").await;
     let mut b = pool.begin().await.unwrap();
-    let b_id = write(&mut b, "b").await;
+    let b_id = write_test_event(&mut b, "b").await;
     b.commit().await.unwrap();
     assert!(a_id < b_id);
 
@@ -71,12 +48,12 @@ async fn a_late_commit_is_never_skipped() {
 
     // And an event committed after the cursor moved still comes next.
     let mut c = pool.begin().await.unwrap();
-    let c_id = write(&mut c, "c").await;
+    let c_id = write_test_event(&mut c, "c").await;
     c.commit().await.unwrap();
     assert_eq!(drain(pool, &mut cursor).await, vec![c_id]);
     // A rolled-back event never appears.
     let mut d = pool.begin().await.unwrap();
-    write(&mut d, "d").await;
+    write_test_event(&mut d, "d").await;
     d.rollback().await.unwrap();
     assert_eq!(drain(pool, &mut cursor).await, Vec::<i64>::new());
     // The cursor survives a round trip through its string form.
@@ -110,7 +87,7 @@ async fn concurrent_writers_and_a_polling_consumer_see_every_event_once() {
         writers.push(tokio::spawn(async move {
             for i in 0..EACH {
                 let mut tx = pool.begin().await.unwrap();
-                write(&mut tx, &format!("{w}-{i}")).await;
+                write_test_event(&mut tx, &format!("{w}-{i}")).await;
                 let pause = rand::rng().random_range(0..15);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
                 tx.commit().await.unwrap();

@@ -348,7 +348,32 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     assert_eq!(idle.items[0].note, "9月30日立项,至今未交办");
     // Every verification recorded what was checked: no such finding.
     assert!(finding("closed_unverified").is_none());
-    assert!(doc.ranking.is_none(), "no ranking without the appraisal service's view");
+    // The appraisal ranking of October, as the appraisal service gives it.
+    let ranking = doc.ranking.clone().expect("the bulletin carries the ranking");
+    let departments = ranking.iter().find(|g| g.title == "中院各部门").expect("departments");
+    let mut appraisal = m.app.appraisal(&m.app.admin_token).await;
+    let expected = appraisal
+        .list_rankings(duban_proto::appraisal::v1::ListRankingsRequest {
+            period: "2026-10".into(),
+            group: duban_proto::appraisal::v1::UnitGroup::Departments as i32,
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rankings;
+    assert_eq!(departments.rows.len(), expected.len());
+    for (row, r) in departments.rows.iter().zip(&expected) {
+        assert_eq!(row.name, r.subject.as_ref().unwrap().name);
+        assert_eq!(row.score, format!("{:.2}", r.total));
+        assert_eq!(row.rank.starts_with(&r.rank.to_string()), true);
+        assert_eq!(row.rank.ends_with("(并列)"), r.tied);
+    }
+    // 执行局 was overdue and urged in October: it lost points.
+    let zxj = departments.rows.iter().find(|r| r.name == "执行局").unwrap();
+    assert!(zxj.deductions.starts_with('-') && zxj.deductions != "-0.00", "{zxj:?}");
+    assert!(out.text.contains("七、考评排名"));
     assert!(out.html.contains("督通〔2026〕10号") && out.html.contains("bgcolor=\"#c00000\""));
     assert!(out.html.contains(&m.b.title) || out.html.contains(&m.a.title));
     assert!(out.text.contains("六、问题分析及对策建议"));

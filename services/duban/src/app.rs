@@ -128,10 +128,18 @@ impl Running {
     }
 }
 
+/// The reporting service, its bulletins ranked by the appraisal service.
+fn reports(settings: &Settings, pool: PgPool, clock: Clock) -> anyhow::Result<ReportingService> {
+    let tz = settings.court_tz();
+    let appraisal = AppraisalService::new(pool.clone(), clock.clone(), tz);
+    Ok(ReportingService::new(pool, clock, tz, &settings.reporting)?
+        .with_rankings(std::sync::Arc::new(crate::rankings::AppraisalRankings(appraisal))))
+}
+
 /// The reporting worker: mail over SMTP when configured, else .eml files
 /// under the data dir.
 pub fn reporting_worker(settings: &Settings, pool: PgPool, clock: Clock, data_dir: &Path) -> anyhow::Result<Worker> {
-    let service = ReportingService::new(pool, clock, settings.court_tz(), &settings.reporting)?;
+    let service = reports(settings, pool, clock)?;
     let mailer = Mailer::from_settings(&settings.reporting, data_dir)?;
     Worker::new(service, mailer, &settings.reporting)
 }
@@ -240,7 +248,7 @@ fn routes_for(
         ServiceKind::Appraisal => server::base_routes(health, &[kind.grpc_name()])?
             .add_service(AppraisalGrpc::new(AppraisalService::new(pool.clone(), clock.clone(), tz)).into_server()),
         ServiceKind::Reporting => {
-            let reports = ReportingService::new(pool.clone(), clock.clone(), tz, &settings.reporting)?;
+            let reports = reports(settings, pool.clone(), clock.clone())?;
             server::base_routes(health, &[kind.grpc_name()])?.add_service(ReportingGrpc::new(reports).into_server())
         }
     })

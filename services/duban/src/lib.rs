@@ -8,3 +8,4 @@ pub mod demo_reports;
 pub mod dev;
 pub mod dev_clock_grpc;
 pub mod ledger_xlsx;
+pub mod rankings;

@@ -124,17 +124,19 @@ pub struct EventFilter {
 }
 
 /// Up to `limit` settled events after `after` that pass `filter`.
+/// Ordered by the xid8 column itself: ordering by its text form (the
+/// selected alias) would put xid 1000 before 998 and send a cursor back.
 pub async fn read_after(pool: &PgPool, after: Cursor, limit: i64, filter: &EventFilter) -> Result<Vec<Event>> {
     let mut events: Vec<Event> = sqlx::query_as(
-        "SELECT id, xid::text AS xid, occurred_at, service, event_type, subject_kind, subject_id, \
-                unit_ids, payload, principal, request_id \
-         FROM platform.events \
-         WHERE (xid, id) > ($1::text::xid8, $2) \
-           AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
-           AND ($3::uuid[] IS NULL OR unit_ids && $3) \
-           AND ($4::uuid[] IS NULL OR unit_ids && $4) \
-           AND ($5::text[] IS NULL OR service = ANY($5)) \
-         ORDER BY xid, id LIMIT $6",
+        "SELECT e.id, e.xid::text AS xid, e.occurred_at, e.service, e.event_type, e.subject_kind, e.subject_id, \
+                e.unit_ids, e.payload, e.principal, e.request_id \
+         FROM platform.events e \
+         WHERE (e.xid, e.id) > ($1::text::xid8, $2) \
+           AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND ($3::uuid[] IS NULL OR e.unit_ids && $3) \
+           AND ($4::uuid[] IS NULL OR e.unit_ids && $4) \
+           AND ($5::text[] IS NULL OR e.service = ANY($5)) \
+         ORDER BY e.xid, e.id LIMIT $6",
     )
     .bind(after.xid.to_string())
     .bind(after.id)
