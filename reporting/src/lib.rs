@@ -9,6 +9,8 @@ pub mod figures;
 pub mod grpc;
 pub mod mail;
 pub mod model;
+pub mod notice_store;
+pub mod notices;
 pub mod period;
 pub mod rankings;
 pub mod render;

@@ -43,8 +43,8 @@ pub struct Built {
     pub recipients: Vec<Recipient>,
 }
 
-/// The system itself, firing schedules.
-fn system() -> Principal {
+/// The system itself, firing schedules and noticing events.
+pub(crate) fn system() -> Principal {
     Principal {
         token_id: Uuid::nil(),
         name: "system".into(),
@@ -61,7 +61,7 @@ pub fn kind_from(value: i32) -> Option<ReportKind> {
         pb::ReportKind::Monthly => Some(ReportKind::Monthly),
         pb::ReportKind::Quarterly => Some(ReportKind::Quarterly),
         pb::ReportKind::Annual => Some(ReportKind::Annual),
-        pb::ReportKind::Unspecified => None,
+        pb::ReportKind::Notice | pb::ReportKind::Unspecified => None,
     }
 }
 
@@ -143,6 +143,15 @@ impl ReportingService {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    /// The Message-ID domain.
+    pub fn domain(&self) -> &str {
+        &self.domain
     }
 
     /// The court a request names, or the first court with a ledger.
@@ -519,6 +528,7 @@ impl ReportingService {
             .map_err(|_| Error::invalid("page_token", "is not a token returned by this list", "分页标记无效"))?;
         let kind = match req.kind {
             0 => None,
+            k if k == pb::ReportKind::Notice as i32 => Some(crate::notices::KIND),
             k => Some(
                 kind_from(k)
                     .ok_or_else(|| Error::invalid("kind", "is not a report kind", "通报种类不正确"))?
@@ -611,7 +621,10 @@ fn delivery_state(s: &str) -> pb::DeliveryState {
 fn report_message(row: store::ReportRow, deliveries: &[store::DeliveryRow], full: bool) -> pb::Report {
     pb::Report {
         id: row.id.to_string(),
-        kind: ReportKind::from_code(&row.kind).map(kind_to).unwrap_or_default() as i32,
+        kind: match row.kind.as_str() {
+            crate::notices::KIND => pb::ReportKind::Notice,
+            k => ReportKind::from_code(k).map(kind_to).unwrap_or_default(),
+        } as i32,
         period: row.period,
         court_id: row.court_id.to_string(),
         unit_id: row.unit_id.map(|u| u.to_string()).unwrap_or_default(),

@@ -1,5 +1,7 @@
 //! The worker (`duban worker`, and part of `duban dev`): fires the
-//! schedules on the service clock and delivers mail from the job table.
+//! schedules on the service clock, turns the assignment service's
+//! reminders, urges and flags into notices (`notices.rs`), and delivers
+//! mail from the job table.
 //!
 //! Delivery is at least once, with a stable Message-ID per report and
 //! recipient: a job is leased (FOR UPDATE SKIP LOCKED, the attempt counted)
@@ -14,6 +16,7 @@
 //! no new one.
 
 use crate::mail::{self, Mailer, Outgoing, SendError};
+use crate::notices::Notices;
 use crate::service::ReportingService;
 use crate::store;
 use duban_platform::configuration::ReportingSettings;
@@ -27,6 +30,7 @@ pub struct Worker {
     mailer: Mailer,
     settings: ReportingSettings,
     from: Mailbox,
+    notices: Notices,
 }
 
 /// Seconds to wait before attempt `attempts + 1` after a temporary failure.
@@ -45,6 +49,7 @@ impl Worker {
             mailer,
             settings: settings.clone(),
             from,
+            notices: Notices::new()?,
         })
     }
 
@@ -66,6 +71,11 @@ impl Worker {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reports = n, "scheduled reports issued"),
                 Err(e) => tracing::warn!(error = %e, "firing schedules failed; retrying"),
+            }
+            if self.settings.notices
+                && let Err(e) = self.notices.catch_up(&self.service).await
+            {
+                tracing::warn!(error = %e, "noticing assignment events failed; retrying");
             }
             loop {
                 if shutdown.is_cancelled() {

@@ -23,6 +23,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 pub mod smtp;
+pub mod worker;
 
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
@@ -351,6 +352,21 @@ async fn mint(db: &TestDatabase, token: NewToken) -> String {
 /// A calendar date as the API carries it.
 pub fn date(year: i32, month: i32, day: i32) -> pb::Date {
     pb::Date { year, month, day }
+}
+
+/// Assigns a registered item by its own rules; the first assignment.
+pub async fn assign(client: &mut Assignments, item_id: &str) -> duban_proto::assignment::v1::Assignment {
+    client
+        .assign_item(duban_proto::assignment::v1::AssignItemRequest {
+            request_id: rid(),
+            item_id: item_id.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments
+        .swap_remove(0)
 }
 
 /// A fresh request id.

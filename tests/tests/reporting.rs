@@ -13,17 +13,17 @@ use duban::app;
 use duban_assignment::assignments::AssignmentService;
 use duban_core::Role;
 use duban_platform::clock::Clock;
-use duban_platform::configuration::{Settings, SmtpSettings};
+use duban_platform::configuration::Settings;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
 use duban_proto::reporting::v1 as rp;
 use duban_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use duban_reporting::model::{Doc, Line};
 use duban_tests::smtp::SmtpServer;
+use duban_tests::worker::start as start_worker;
 use duban_tests::{Assignments, TestApp, rid, uuid};
 use std::collections::HashSet;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -453,37 +453,12 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     m.app.stop().await;
 }
 
-/// Worker settings for the tests: fast polls, short leases and backoff.
+/// Worker settings for these tests: no notices (the sweep's urges would
+/// mail them too; tests/tests/notices.rs has them).
 fn settings(smtp_port: Option<u16>, mail_dir: Option<std::path::PathBuf>) -> Settings {
-    let mut s = Settings::default();
-    s.reporting.poll_interval_ms = 50;
-    s.reporting.lease_secs = 2.0;
-    s.reporting.retry_base_secs = 0.2;
-    s.reporting.retry_max_secs = 1.0;
-    s.reporting.max_attempts = 6;
-    s.reporting.catch_up_hours = 1;
-    s.reporting.smtp = smtp_port.map(|port| SmtpSettings {
-        host: "127.0.0.1".into(),
-        port,
-        tls: "none".into(),
-        timeout_secs: 10,
-        ..SmtpSettings::default()
-    });
-    s.reporting.mail_dir = mail_dir;
+    let mut s = duban_tests::worker::settings(smtp_port, mail_dir);
+    s.reporting.notices = false;
     s
-}
-
-fn start_worker(app: &TestApp, settings: &Settings) -> (CancellationToken, tokio::task::JoinHandle<()>) {
-    let worker = app::reporting_worker(
-        settings,
-        app.db.pool.clone(),
-        Clock::shared(app.db.pool.clone()),
-        std::path::Path::new("/nonexistent"),
-    )
-    .unwrap();
-    let stop = CancellationToken::new();
-    let handle = tokio::spawn(worker.run(stop.clone()));
-    (stop, handle)
 }
 
 /// Polls GetReport until no delivery is pending or sending.

@@ -49,6 +49,9 @@ pub struct ReportingSettings {
     pub retry_max_secs: f64,
     /// A schedule missed while no worker ran is still fired this late.
     pub catch_up_hours: i64,
+    /// Mail the unit's head and liaison a notice for every reminder, urge
+    /// and 通报批评 flag the assignment service raises.
+    pub notices: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -77,6 +80,7 @@ impl Default for ReportingSettings {
             retry_base_secs: 30.0,
             retry_max_secs: 3600.0,
             catch_up_hours: 72,
+            notices: true,
         }
     }
 }

@@ -110,12 +110,19 @@ async fn connect(args: &ReportClientArgs, data_dir: &Path) -> anyhow::Result<Cli
 }
 
 fn kind(text: &str) -> anyhow::Result<i32> {
-    let k = duban_reporting::period::ReportKind::from_code(text)
-        .with_context(|| format!("`{text}` is not a report kind (weekly, friday, monthly, quarterly, annual)"))?;
+    if text == duban_reporting::notices::KIND {
+        return Ok(pb::ReportKind::Notice as i32);
+    }
+    let k = duban_reporting::period::ReportKind::from_code(text).with_context(|| {
+        format!("`{text}` is not a report kind (weekly, friday, monthly, quarterly, annual, notice)")
+    })?;
     Ok(duban_reporting::service::kind_to(k) as i32)
 }
 
 fn kind_name(value: i32) -> &'static str {
+    if value == pb::ReportKind::Notice as i32 {
+        return "督办通知";
+    }
     duban_reporting::service::kind_from(value)
         .map(|k| k.label_zh())
         .unwrap_or("")
