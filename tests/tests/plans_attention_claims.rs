@@ -100,17 +100,7 @@ async fn a_major_item_goes_by_an_approved_plan() {
     let mut office = app
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
         .await;
-    let a = office
-        .assign_item(pb::AssignItemRequest {
-            request_id: rid(),
-            item_id: item.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assignments[0]
-        .clone();
+    let a = duban_tests::assign(&mut office, &item.id).await;
     // One month from 9-01 is 10-01, a holiday: the next working day, 10-08.
     assert_eq!(milestone(&a, "resolve").due_date, Some(d(2026, 10, 8)));
     let mut unit = app
@@ -269,17 +259,7 @@ async fn continuing_attention_keeps_an_item_on_the_ledger_with_stage_reports() {
     let mut office = app
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
         .await;
-    let a = office
-        .assign_item(pb::AssignItemRequest {
-            request_id: rid(),
-            item_id: item.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assignments[0]
-        .clone();
+    let a = duban_tests::assign(&mut office, &item.id).await;
     let mut unit = app
         .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await)
         .await;
@@ -513,12 +493,7 @@ async fn items_published_for_claiming_are_claimed_by_units_and_their_leaders() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    let claimed: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = 'assignment.claimed'")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(claimed, 2);
+    assert_eq!(app.count_events("assignment.claimed").await, 2);
     app.stop().await;
 }
 

@@ -9,25 +9,6 @@ use duban_proto::registry::v1 as reg;
 use duban_tests::{TestApp, rid, uuid};
 use std::time::Duration;
 
-async fn events(app: &TestApp, kind: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM platform.events WHERE event_type = $1")
-        .bind(kind)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-/// Waits for the background sweep (every second in tests) to get there.
-async fn eventually(app: &TestApp, kind: &str, n: i64) {
-    for _ in 0..150 {
-        if events(app, kind).await >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no {n} {kind} events");
-}
-
 #[tokio::test]
 async fn reminders_urges_and_the_criticism_flag() {
     let app = TestApp::spawn().await;
@@ -58,13 +39,13 @@ async fn reminders_urges_and_the_criticism_flag() {
         .clone();
 
     // 9-30: deploy is due 10-08, the next working day: a reminder, once.
-    eventually(&app, "assignment.reminder", 1).await;
+    app.eventually("assignment.reminder", 1).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(events(&app, "assignment.reminder").await, 1);
+    assert_eq!(app.count_events("assignment.reminder").await, 1);
 
     // 10-09: deploy missed: urge no. 1, automatically, once.
     app.set_clock("2026-10-09T09:00:00+08:00").await;
-    eventually(&app, "assignment.urged", 1).await;
+    app.eventually("assignment.urged", 1).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let now = office
         .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
@@ -141,7 +122,7 @@ async fn reminders_urges_and_the_criticism_flag() {
         .into_inner();
     assert_eq!((now.urges[1].seq, now.urges[1].kind.as_str()), (2, "manual"));
     app.set_clock("2026-10-12T09:00:00+08:00").await;
-    eventually(&app, "assignment.flagged", 1).await;
+    app.eventually("assignment.flagged", 1).await;
     let now = office
         .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
         .await
@@ -150,7 +131,7 @@ async fn reminders_urges_and_the_criticism_flag() {
     assert!(now.flagged_time.is_some());
     assert!(now.flag_reason.contains("经催办2次"), "{}", now.flag_reason);
     // The initial report (due 10-10) was missed as well: urge no. 3.
-    eventually(&app, "assignment.urged", 3).await;
+    app.eventually("assignment.urged", 3).await;
     let now = office
         .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
         .await
@@ -162,12 +143,12 @@ async fn reminders_urges_and_the_criticism_flag() {
         [(1, "deploy".to_owned()), (2, String::new()), (3, "initial".to_owned())]
     );
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert_eq!(events(&app, "assignment.flagged").await, 1, "flagged once");
+    assert_eq!(app.count_events("assignment.flagged").await, 1, "flagged once");
 
     // Into November: the resolution (10-15) is long missed and October
     // passed without a progress report: urged for it, once.
     app.set_clock("2026-11-02T09:00:00+08:00").await;
-    eventually(&app, "assignment.urged", 5).await;
+    app.eventually("assignment.urged", 5).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let now = office
         .get_assignment(pb::GetAssignmentRequest { id: a.id.clone() })
@@ -225,7 +206,7 @@ async fn concurrent_sweeps_flag_once() {
     // 10-09: deploy (due 10-08) missed, urged automatically; the office urges
     // again by hand. Neither is answered.
     app.set_clock("2026-10-09T09:00:00+08:00").await;
-    eventually(&app, "assignment.urged", 6).await;
+    app.eventually("assignment.urged", 6).await;
     for id in &ids {
         let a = office
             .get_assignment(pb::GetAssignmentRequest { id: id.clone() })
@@ -255,7 +236,7 @@ async fn concurrent_sweeps_flag_once() {
         })
         .collect();
     futures::future::join_all(sweepers.iter().map(|s| s.sweep())).await;
-    eventually(&app, "assignment.flagged", 6).await;
+    app.eventually("assignment.flagged", 6).await;
     let per_assignment: Vec<i64> = sqlx::query_scalar(
         "SELECT count(*) FROM platform.events WHERE event_type = 'assignment.flagged' GROUP BY subject_id",
     )

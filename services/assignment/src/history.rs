@@ -132,6 +132,7 @@ impl AssignmentService {
             ..Default::default()
         };
         let mut changes = Vec::new();
+        let calendar = crate::store::calendar(&mut *conn).await?;
         for r in rows {
             let item = store::assignable_item(&mut *conn, r.item_id)
                 .await?
@@ -159,7 +160,7 @@ impl AssignmentService {
                 .map_err(|e| on_row(r.row, e))?;
             for a in created {
                 let id = Uuid::parse_str(&a.id).map_err(anyhow::Error::from)?;
-                self.take_over(conn, id, r, assigned_at, ctx.now).await?;
+                self.take_over(conn, id, r, assigned_at, &calendar, ctx.now).await?;
                 let (row, _) = self.reload(conn, id, ctx.now).await?;
                 let mut after = summary(&row);
                 after["ledger_row"] = r.row.into();
@@ -177,11 +178,11 @@ impl AssignmentService {
         id: Uuid,
         r: &Row<'_>,
         assigned_at: DateTime<Utc>,
+        calendar: &duban_core::calendar::Calendar,
         now: DateTime<Utc>,
     ) -> Result<()> {
         if let Some(deadline) = r.deadline {
-            let calendar = crate::store::calendar(&mut *conn).await?;
-            let due = due(assigned_at, deadline, &calendar, &self.tz);
+            let due = due(assigned_at, deadline, calendar, &self.tz);
             store::move_milestone(conn, id, MilestoneKind::Resolve.code(), &due, Move::AsWritten).await?;
         }
         for kind in rules::milestones_met_by(r.state) {
