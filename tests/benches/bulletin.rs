@@ -176,13 +176,14 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let b = &built[0];
         println!(
-            "run {run}: monthly bulletin 2026-10 in {:.2} s — html {} KB, text {} KB, xlsx {} KB, {} findings, red list {}; peak RSS {:.0} MiB (before rendering {:.0} MiB)",
+            "run {run}: monthly bulletin 2026-10 in {:.2} s — html {} KB, text {} KB, xlsx {} KB, {} findings, red list {} (+{} in the ledger); peak RSS {:.0} MiB (before rendering {:.0} MiB)",
             t.elapsed().as_secs_f64(),
             b.rendered.html.len() / 1024,
             b.rendered.text.len() / 1024,
             b.attachment.as_ref().map(|a| a.1.len() / 1024).unwrap_or(0),
             b.doc.findings.len(),
             b.doc.red_list.len(),
+            b.doc.red_more,
             peak_rss_mib(),
             before
         );

@@ -27,7 +27,7 @@ pub struct Settings {
     pub reporting: ReportingSettings,
 }
 
-/// The reporting worker's mail and job settings.
+/// The reporting worker's mail, job and bulletin settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ReportingSettings {
@@ -49,6 +49,11 @@ pub struct ReportingSettings {
     pub retry_max_secs: f64,
     /// A schedule missed while no worker ran is still fired this late.
     pub catch_up_hours: i64,
+    /// A bulletin lists this many of its red (overdue) items, the longest
+    /// overdue first; the rest are counted and found in the attached ledger.
+    pub red_list_limit: usize,
+    /// Each finding of the issue analysis lists this many of its items.
+    pub finding_list_limit: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -77,6 +82,8 @@ impl Default for ReportingSettings {
             retry_base_secs: 30.0,
             retry_max_secs: 3600.0,
             catch_up_hours: 72,
+            red_list_limit: 50,
+            finding_list_limit: 20,
         }
     }
 }
