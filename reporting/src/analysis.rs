@@ -10,38 +10,78 @@
 //! - repeated urges;
 //! - sources whose registered items were never assigned ("发文了就是部署了").
 //!
-//! Pure functions of a [`Frame`] and the [`Rules`].
+//! Pure functions of a [`Frame`] and the [`Rules`]. Every count is over all
+//! the assignments found; each finding lists the first `limit` of them.
 
-use crate::figures::{Frame, month_day, shorten};
-use crate::model::{Assignment, Feedback, Figure, Finding, Item, Line};
+use crate::figures::{Frame, Window, month_day, shorten};
+use crate::model::{Assignment, Feedback, Figure, Finding, Item, Line, Milestone};
 use crate::rules::Rules;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use duban_core::assignment::DelayReason;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-pub fn analyse(frame: &Frame, rules: &Rules) -> Vec<Finding> {
+pub fn analyse(frame: &Frame, rules: &Rules, limit: usize) -> Vec<Finding> {
     [
-        overdue_concentration(frame, rules),
-        delay_reasons(frame, rules),
-        hollow_progress(frame, rules),
-        closed_unverified(frame, rules),
-        repeated_urges(frame, rules),
-        unassigned_sources(frame, rules),
+        overdue_concentration(frame, rules, limit),
+        delay_reasons(frame, rules, limit),
+        hollow_progress(frame, rules, limit),
+        closed_unverified(frame, rules, limit),
+        repeated_urges(frame, rules, limit),
+        unassigned_sources(frame, rules, limit),
     ]
     .into_iter()
     .flatten()
     .collect()
 }
 
-fn finding(rules: &Rules, code: &str, summary: String, details: Vec<String>, items: Vec<Line>) -> Finding {
+/// The assignments behind a finding: the first `limit` as lines, and all
+/// of them by id.
+struct Listed {
+    lines: Vec<Line>,
+    more: u32,
+    assignments: Vec<Uuid>,
+}
+
+impl Listed {
+    /// `all` in order, each with its assignment; a line is made only for
+    /// the first `limit`.
+    fn new<'a, T>(
+        all: impl IntoIterator<Item = (&'a Assignment, T)>,
+        limit: usize,
+        mut line: impl FnMut(&'a Assignment, T) -> Line,
+    ) -> Self {
+        let mut listed = Listed {
+            lines: Vec::new(),
+            more: 0,
+            assignments: Vec::new(),
+        };
+        for (a, extra) in all {
+            if listed.lines.len() < limit {
+                listed.lines.push(line(a, extra));
+            } else {
+                listed.more += 1;
+            }
+            listed.assignments.push(a.id);
+        }
+        listed
+    }
+
+    fn count(&self) -> usize {
+        self.assignments.len()
+    }
+}
+
+fn finding(rules: &Rules, code: &str, summary: String, details: Vec<String>, listed: Listed) -> Finding {
     Finding {
         code: code.to_owned(),
         title: rules.title(code),
         summary,
         details,
-        items,
+        items: listed.lines,
+        more: listed.more,
         countermeasure: rules.countermeasure(code),
+        assignments: listed.assignments,
     }
 }
 
@@ -51,11 +91,11 @@ fn percent(part: usize, whole: usize) -> String {
 
 /// Overdue assignments concentrated in a unit, under a leader, from a
 /// source or of a class.
-pub fn overdue_concentration(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn overdue_concentration(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "overdue_concentration";
     let min_count = rules.param(CODE, "min_count", 2.0).max(1.0) as usize;
     let min_share = rules.param(CODE, "min_share", 0.3);
-    let overdue: Vec<&Assignment> = frame.overdue().map(|(a, _)| a).collect();
+    let overdue: Vec<(&Assignment, &Milestone)> = frame.overdue().collect();
     let n = overdue.len();
     if n == 0 {
         return None;
@@ -71,7 +111,7 @@ pub fn overdue_concentration(frame: &Frame, rules: &Rules) -> Option<Finding> {
     let mut named: Vec<Uuid> = Vec::new();
     for (dimension, key) in &dimensions {
         let mut groups: BTreeMap<String, Vec<&Assignment>> = BTreeMap::new();
-        for a in &overdue {
+        for (a, _) in &overdue {
             groups.entry(key(a)).or_default().push(a);
         }
         let mut hot: Vec<(String, Vec<&Assignment>)> = groups
@@ -94,16 +134,29 @@ pub fn overdue_concentration(frame: &Frame, rules: &Rules) -> Option<Finding> {
     if details.is_empty() {
         return None;
     }
-    if named.is_empty() {
-        named = overdue.iter().map(|a| a.id).collect();
-    }
-    let items = frame.red_list_for(&named.into_iter().collect::<HashSet<_>>());
+    let named: foldhash::HashSet<Uuid> = named.into_iter().collect();
+    let listed = Listed::new(
+        overdue
+            .iter()
+            .copied()
+            .filter(|(a, _)| named.is_empty() || named.contains(&a.id)),
+        limit,
+        |a, m| {
+            let mut line = frame.line(a);
+            line.note = format!(
+                "“{}”逾期{}个工作日",
+                crate::figures::milestone_label(&m.kind),
+                frame.days_overdue(m)
+            );
+            line
+        },
+    );
     Some(finding(
         rules,
         CODE,
         format!("截至{},在办逾期事项共{n}件,逾期相对集中。", frame.as_of_label()),
         details,
-        items,
+        listed,
     ))
 }
 
@@ -120,7 +173,7 @@ fn reason_label(f: &Feedback) -> &'static str {
 }
 
 /// Delay explanations by reason category, this period against the last.
-pub fn delay_reasons(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn delay_reasons(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "delay_reasons";
     let min_count = rules.param(CODE, "min_count", 1.0).max(1.0) as usize;
     let mut current: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -178,21 +231,18 @@ pub fn delay_reasons(frame: &Frame, rules: &Rules) -> Option<Finding> {
     if !rising.is_empty() {
         summary.push_str(&format!("较上期上升的原因:{}。", rising.join("、")));
     }
-    let items = explained
-        .into_iter()
-        .map(|a| {
-            let mut line = frame.line(a);
-            let reasons: Vec<&str> = a
-                .feedback
-                .iter()
-                .filter(|f| is_delay(f) && frame.window.contains(f.submitted_at) && f.submitted_at <= frame.as_of)
-                .map(reason_label)
-                .collect();
-            line.note = format!("逾期原因:{}", reasons.join("、"));
-            line
-        })
-        .collect();
-    Some(finding(rules, CODE, summary, details, items))
+    let listed = Listed::new(explained.into_iter().map(|a| (a, ())), limit, |a, ()| {
+        let mut line = frame.line(a);
+        let reasons: Vec<&str> = a
+            .feedback
+            .iter()
+            .filter(|f| is_delay(f) && frame.window.contains(f.submitted_at) && f.submitted_at <= frame.as_of)
+            .map(reason_label)
+            .collect();
+        line.note = format!("逾期原因:{}", reasons.join("、"));
+        line
+    });
+    Some(finding(rules, CODE, summary, details, listed))
 }
 
 /// Feedback that reports how far the work has got.
@@ -242,13 +292,81 @@ fn figures_text(list: &[Figure]) -> String {
         .join("、")
 }
 
+/// Keeps of an assignment's feedback (in submission order) only what a
+/// report of `window` as at `as_of` reads, so that a province's year of
+/// feedback need not be held in memory: the latest (the lines' 最新反馈),
+/// the delay explanations of the window and the one before (reasons only),
+/// and for 进展虚化 the latest progress report when it falls in the window,
+/// the one before it, its run of unchanged figures and the report that ends
+/// the run. Every finding and line comes out as from the whole list; bodies
+/// and figures nothing reads are dropped.
+pub fn keep_needed_feedback(list: &mut Vec<Feedback>, window: &Window, previous: &Window, as_of: DateTime<Utc>) {
+    #[derive(Clone, Copy, Default)]
+    struct Keep {
+        it: bool,
+        body: bool,
+        figures: bool,
+    }
+    const ALL: Keep = Keep {
+        it: true,
+        body: true,
+        figures: true,
+    };
+    list.retain(|f| f.submitted_at <= as_of);
+    let Some(latest) = list.len().checked_sub(1) else {
+        return;
+    };
+    let mut keep = vec![Keep::default(); list.len()];
+    keep[latest] = Keep { figures: false, ..ALL };
+    for (k, f) in keep.iter_mut().zip(list.iter()) {
+        if is_delay(f) && (window.contains(f.submitted_at) || previous.contains(f.submitted_at)) {
+            k.it = true;
+        }
+    }
+    let progress: Vec<usize> = (0..list.len()).filter(|i| reports_progress(&list[*i])).collect();
+    if let Some((&last, earlier)) = progress.split_last() {
+        if window.contains(list[last].submitted_at) {
+            keep[last] = ALL;
+            if let Some(&prev) = earlier.last() {
+                keep[prev].it = true;
+                keep[prev].body = true;
+            }
+            let run = earlier
+                .iter()
+                .rev()
+                .take_while(|i| same_figures(&list[**i].progress, &list[last].progress))
+                .count();
+            let first = earlier.len() - run;
+            for &i in &earlier[first..] {
+                keep[i].it = true;
+                keep[i].figures = true;
+            }
+            // The report before the run ends it, with or without its figures.
+            if let Some(&end) = first.checked_sub(1).and_then(|i| earlier.get(i)) {
+                keep[end].it = true;
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    list.retain_mut(|f| {
+        let keep = k.next().unwrap_or_default();
+        if !keep.body {
+            f.body = String::new();
+        }
+        if !keep.figures {
+            f.progress = Vec::new();
+        }
+        keep.it
+    });
+}
+
 /// 进展虚化: the period's latest progress report repeats the one before, or
 /// its figures have not moved for `unchanged_days`.
-pub fn hollow_progress(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn hollow_progress(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "hollow_progress";
     let threshold = rules.param(CODE, "similarity", 0.85);
     let unchanged = Duration::days(rules.param(CODE, "unchanged_days", 14.0) as i64);
-    let mut items = Vec::new();
+    let mut hits: Vec<(&Assignment, (&Feedback, Vec<String>))> = Vec::new();
     let (mut repeated, mut still) = (0, 0);
     for a in &frame.data.assignments {
         let reports: Vec<&Feedback> = a
@@ -291,13 +409,10 @@ pub fn hollow_progress(frame: &Frame, rules: &Rules) -> Option<Finding> {
             }
         }
         if !notes.is_empty() {
-            let mut line = frame.line(a);
-            line.latest_feedback = shorten(&latest.body, 80);
-            line.note = notes.join(";");
-            items.push(line);
+            hits.push((a, (latest, notes)));
         }
     }
-    if items.is_empty() {
+    if hits.is_empty() {
         return None;
     }
     let mut details = Vec::new();
@@ -307,19 +422,25 @@ pub fn hollow_progress(frame: &Frame, rules: &Rules) -> Option<Finding> {
     if still > 0 {
         details.push(format!("进度指标连续{}天以上无变化的{still}件", unchanged.num_days()));
     }
+    let listed = Listed::new(hits, limit, |a, (latest, notes)| {
+        let mut line = frame.line(a);
+        line.latest_feedback = shorten(&latest.body, 80);
+        line.note = notes.join(";");
+        line
+    });
     Some(finding(
         rules,
         CODE,
-        format!("{}件事项的进展反馈存在虚化迹象。", items.len()),
+        format!("{}件事项的进展反馈存在虚化迹象。", listed.count()),
         details,
-        items,
+        listed,
     ))
 }
 
 /// Finished in the period without a recorded verification.
-pub fn closed_unverified(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn closed_unverified(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "closed_unverified";
-    let items: Vec<Line> = frame
+    let unverified = frame
         .data
         .assignments
         .iter()
@@ -329,34 +450,34 @@ pub fn closed_unverified(frame: &Frame, rules: &Rules) -> Option<Finding> {
         })
         .filter(|a| {
             a.verified_at.is_none() || a.verification_notes.trim().is_empty() || a.verified_by.trim().is_empty()
-        })
-        .map(|a| {
-            let mut line = frame.line(a);
-            line.note = if a.verified_at.is_none() {
-                "已销号,无核查记录".into()
-            } else {
-                "核查通过,未记录核查内容".into()
-            };
-            line
-        })
-        .collect();
-    if items.is_empty() {
+        });
+    let listed = Listed::new(unverified.map(|a| (a, ())), limit, |a, ()| {
+        let mut line = frame.line(a);
+        line.note = if a.verified_at.is_none() {
+            "已销号,无核查记录".into()
+        } else {
+            "核查通过,未记录核查内容".into()
+        };
+        line
+    });
+    if listed.count() == 0 {
         return None;
     }
     Some(finding(
         rules,
         CODE,
-        format!("本期办结事项中有{}件未记录核查情况即办结或销号。", items.len()),
+        format!("本期办结事项中有{}件未记录核查情况即办结或销号。", listed.count()),
         Vec::new(),
-        items,
+        listed,
     ))
 }
 
 /// Urged at least `min_urges` times, once or more in the period.
-pub fn repeated_urges(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn repeated_urges(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "repeated_urges";
     let min = rules.param(CODE, "min_urges", 2.0).max(1.0) as usize;
-    let mut rows: Vec<(usize, Line)> = Vec::new();
+    // (urges, number, assignment, urged in the period, answers unjustified)
+    let mut rows: Vec<(usize, &str, &Assignment, usize, usize)> = Vec::new();
     for a in &frame.data.assignments {
         let urges: Vec<_> = a.urges.iter().filter(|u| u.issued_at <= frame.as_of).collect();
         let here = urges.iter().filter(|u| frame.window.contains(u.issued_at)).count();
@@ -364,44 +485,53 @@ pub fn repeated_urges(frame: &Frame, rules: &Rules) -> Option<Finding> {
             continue;
         }
         let unjustified = urges.iter().filter(|u| u.justified == Some(false)).count();
-        let mut line = frame.line(a);
-        line.note = format!(
-            "累计催办{}次(本期{here}次){}",
-            urges.len(),
-            if unjustified > 0 {
-                format!(",其中{unjustified}次回复被认定无正当理由")
-            } else {
-                String::new()
-            }
-        );
-        rows.push((urges.len(), line));
+        let number = frame.item(a).map(|i| i.number.as_str()).unwrap_or("");
+        rows.push((urges.len(), number, a, here, unjustified));
     }
     if rows.is_empty() {
         return None;
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.number.cmp(&b.1.number)));
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     let total: usize = rows.iter().map(|r| r.0).sum();
+    let listed = Listed::new(
+        rows.into_iter()
+            .map(|(n, _, a, here, unjustified)| (a, (n, here, unjustified))),
+        limit,
+        |a, (n, here, unjustified)| {
+            let mut line = frame.line(a);
+            line.note = format!(
+                "累计催办{n}次(本期{here}次){}",
+                if unjustified > 0 {
+                    format!(",其中{unjustified}次回复被认定无正当理由")
+                } else {
+                    String::new()
+                }
+            );
+            line
+        },
+    );
     Some(finding(
         rules,
         CODE,
-        format!("{}件事项经{min}次以上催办,累计催办{total}次。", rows.len()),
+        format!("{}件事项经{min}次以上催办,累计催办{total}次。", listed.count()),
         Vec::new(),
-        rows.into_iter().map(|(_, l)| l).collect(),
+        listed,
     ))
 }
 
 /// Sources with registered items never assigned after `grace_days`.
-pub fn unassigned_sources(frame: &Frame, rules: &Rules) -> Option<Finding> {
+pub fn unassigned_sources(frame: &Frame, rules: &Rules, limit: usize) -> Option<Finding> {
     const CODE: &str = "unassigned_sources";
     let grace = Duration::days(rules.param(CODE, "grace_days", 5.0) as i64);
-    let assigned: HashSet<Uuid> = frame
+    let assigned: foldhash::HashSet<Uuid> = frame
         .data
         .assignments
         .iter()
         .filter(|a| a.assigned_at <= frame.as_of)
         .map(|a| a.item_id)
+        .chain(frame.data.assigned_items.iter().copied())
         .collect();
-    let parents: HashSet<Uuid> = frame.data.items.iter().filter_map(|i| i.parent_id).collect();
+    let parents: foldhash::HashSet<Uuid> = frame.data.items.iter().filter_map(|i| i.parent_id).collect();
     let mut by_source: BTreeMap<String, (usize, Vec<&Item>)> = BTreeMap::new();
     for i in &frame.data.items {
         let Some(registered) = i.registered_at else {
@@ -419,12 +549,14 @@ pub fn unassigned_sources(frame: &Frame, rules: &Rules) -> Option<Finding> {
     }
     let mut details = Vec::new();
     let mut items = Vec::new();
+    let mut count = 0;
     for (source, (registered, idle)) in &by_source {
         if idle.is_empty() {
             continue;
         }
         details.push(format!("{source}:立项{registered}件,未交办{}件", idle.len()));
-        for i in idle {
+        count += idle.len();
+        for i in idle.iter().take(limit.saturating_sub(items.len())) {
             items.push(Line {
                 number: i.number.clone(),
                 title: i.title.clone(),
@@ -443,20 +575,25 @@ pub fn unassigned_sources(frame: &Frame, rules: &Rules) -> Option<Finding> {
             });
         }
     }
-    if items.is_empty() {
+    if count == 0 {
         return None;
     }
+    // Never assigned: not in the ledger either.
+    let listed = Listed {
+        more: (count - items.len()) as u32,
+        lines: items,
+        assignments: Vec::new(),
+    };
     Some(finding(
         rules,
         CODE,
         format!(
-            "{}个督办来源的{}件事项立项{}天以上仍未交办。",
+            "{}个督办来源的{count}件事项立项{}天以上仍未交办。",
             details.len(),
-            items.len(),
             grace.num_days()
         ),
         details,
-        items,
+        listed,
     ))
 }
 
@@ -472,24 +609,6 @@ fn source_name(i: &Item) -> String {
 }
 
 impl Frame<'_> {
-    /// The red list's lines of the given assignments.
-    fn red_list_for(&self, ids: &HashSet<Uuid>) -> Vec<Line> {
-        let all: Vec<(Uuid, Line)> = self
-            .overdue()
-            .filter(|(a, _)| ids.contains(&a.id))
-            .map(|(a, m)| {
-                let mut line = self.line(a);
-                line.note = format!(
-                    "“{}”逾期{}个工作日",
-                    crate::figures::milestone_label(&m.kind),
-                    self.days_overdue(m)
-                );
-                (a.id, line)
-            })
-            .collect();
-        all.into_iter().map(|(_, l)| l).collect()
-    }
-
     pub fn as_of_label(&self) -> String {
         crate::period::date_zh(self.local_date(self.as_of - Duration::seconds(1)))
     }

@@ -3,10 +3,11 @@
 
 use crate::analysis;
 use crate::figures::{Frame, Window, light_label, milestone_label};
-use crate::model::{CountRow, Doc, Lights, RankGroup, Unit};
+use crate::model::{Assignment, CountRow, Doc, Finding, Lights, RankGroup, Unit};
 use crate::period::{Period, ReportKind, date_zh};
 use crate::rules::Rules;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
 
 /// Court-local midnight at the start of `d`.
 pub fn local_midnight(d: NaiveDate, tz: &chrono_tz::Tz) -> DateTime<Utc> {
@@ -81,6 +82,30 @@ pub fn heading(kind: ReportKind, period: Period, court: &str, unit: Option<&Unit
     }
 }
 
+/// How many lines a bulletin's long lists show (`[reporting]`
+/// `red_list_limit`, `finding_list_limit`); every figure counts them all,
+/// and the attached ledger lists every assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    pub red_list: usize,
+    pub finding: usize,
+}
+
+impl ListLimits {
+    pub fn from_settings(s: &duban_platform::configuration::ReportingSettings) -> Self {
+        Self {
+            red_list: s.red_list_limit.max(1),
+            finding: s.finding_list_limit.max(1),
+        }
+    }
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        Self::from_settings(&Default::default())
+    }
+}
+
 /// Everything a report needs besides the frame.
 pub struct Issue<'a> {
     pub kind: ReportKind,
@@ -90,6 +115,10 @@ pub struct Issue<'a> {
     /// The Friday reminder's unit.
     pub unit: Option<&'a Unit>,
     pub ranking: Option<Vec<RankGroup>>,
+    pub limits: ListLimits,
+    /// A bulletin's findings when already found (for its ledger); else
+    /// they are found here.
+    pub findings: Option<Vec<Finding>>,
 }
 
 pub fn compose(issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Doc {
@@ -122,9 +151,11 @@ pub fn compose(issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Doc {
             doc.by_leader = frame.by_leader(&frame.window);
             doc.by_source = frame.by_source(&frame.window);
             doc.by_class = frame.by_class(&frame.window);
-            doc.red_list = frame.red_list();
+            (doc.red_list, doc.red_more) = frame.red_list(issue.limits.red_list);
             doc.criticized = frame.criticized(&frame.window);
-            doc.findings = analysis::analyse(frame, rules);
+            doc.findings = issue
+                .findings
+                .unwrap_or_else(|| analysis::analyse(frame, rules, issue.limits.finding));
             doc.ranking = issue.ranking;
         }
         ReportKind::Weekly => {
@@ -190,40 +221,51 @@ pub struct LedgerRow {
     pub on_time: String,
     pub urges: u32,
     pub latest_feedback: String,
+    /// The findings of the issue analysis that name it.
+    pub findings: String,
 }
 
-/// The assignments a bulletin counts over, as ledger rows.
-pub fn ledger(frame: &Frame) -> Vec<LedgerRow> {
-    let mut list: Vec<_> = frame.relevant(&frame.window).collect();
-    list.sort_by_key(|a| (frame.item(a).map(|i| i.number.clone()), a.assigned_at));
-    list.into_iter()
-        .map(|a| {
-            let line = frame.line(a);
-            let done = a.completed_at().filter(|c| *c <= frame.as_of);
-            LedgerRow {
-                number: line.number,
-                title: line.title,
-                source: frame.source_of(a),
-                class: frame.class_of(a),
-                unit: line.unit,
-                head: a.head_name.clone(),
-                leader: frame.leader_of(a),
-                assigned_on: Some(frame.local_date(a.assigned_at)),
-                due_on: a.deadlines().map(|m| m.due_date).max(),
-                state: line.state,
-                light: light_label(&line.light_code).to_owned(),
-                completed_on: done.map(|c| frame.local_date(c)),
-                on_time: match done {
-                    Some(_) if a.on_time() => "是".into(),
-                    Some(_) => "否".into(),
-                    None => a
-                        .missed_at(frame.as_of)
-                        .map(|m| format!("逾期({})", milestone_label(&m.kind)))
-                        .unwrap_or_default(),
-                },
-                urges: a.urges.iter().filter(|u| u.issued_at <= frame.as_of).count() as u32,
-                latest_feedback: line.latest_feedback,
-            }
-        })
-        .collect()
+/// The assignments a bulletin counts over, as ledger rows, made one at a
+/// time as they are written; each names the `findings` behind it.
+pub fn ledger<'f>(frame: &'f Frame, findings: &'f [Finding]) -> impl ExactSizeIterator<Item = LedgerRow> + 'f {
+    let mut list: Vec<(Option<&str>, &Assignment)> = frame
+        .relevant(&frame.window)
+        .map(|a| (frame.item(a).map(|i| i.number.as_str()), a))
+        .collect();
+    list.sort_by(|x, y| (x.0, x.1.assigned_at).cmp(&(y.0, y.1.assigned_at)));
+    let mut named: foldhash::HashMap<Uuid, Vec<&str>> = Default::default();
+    for f in findings {
+        for id in &f.assignments {
+            named.entry(*id).or_default().push(&f.title);
+        }
+    }
+    list.into_iter().map(move |(_, a)| {
+        let line = frame.line(a);
+        let done = a.completed_at().filter(|c| *c <= frame.as_of);
+        LedgerRow {
+            number: line.number,
+            title: line.title,
+            source: frame.source_of(a),
+            class: frame.class_of(a),
+            unit: line.unit,
+            head: a.head_name.clone(),
+            leader: frame.leader_of(a),
+            assigned_on: Some(frame.local_date(a.assigned_at)),
+            due_on: a.deadlines().map(|m| m.due_date).max(),
+            state: line.state,
+            light: light_label(&line.light_code).to_owned(),
+            completed_on: done.map(|c| frame.local_date(c)),
+            on_time: match done {
+                Some(_) if a.on_time() => "是".into(),
+                Some(_) => "否".into(),
+                None => a
+                    .missed_at(frame.as_of)
+                    .map(|m| format!("逾期({})", milestone_label(&m.kind)))
+                    .unwrap_or_default(),
+            },
+            urges: a.urges.iter().filter(|u| u.issued_at <= frame.as_of).count() as u32,
+            latest_feedback: line.latest_feedback,
+            findings: named.get(&a.id).map(|t| t.join("、")).unwrap_or_default(),
+        }
+    })
 }

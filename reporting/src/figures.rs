@@ -36,8 +36,8 @@ pub struct Frame<'a> {
     pub previous: Window,
     /// Figures are as at this instant: the period's end, or now if earlier.
     pub as_of: DateTime<Utc>,
-    items: HashMap<Uuid, &'a Item>,
-    units: HashMap<Uuid, &'a Unit>,
+    items: foldhash::HashMap<Uuid, &'a Item>,
+    units: foldhash::HashMap<Uuid, &'a Unit>,
 }
 
 const NO_LEADER: &str = "未明确分管院领导";
@@ -248,30 +248,49 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The red list (红灯事项): overdue at `as_of`, longest overdue first.
-    pub fn red_list(&self) -> Vec<Line> {
-        let mut rows: Vec<(i64, Line)> = self
+    /// The red list (红灯事项): overdue at `as_of`, longest overdue first
+    /// (then by number); the first `limit` as lines, and how many more.
+    pub fn red_list(&self, limit: usize) -> (Vec<Line>, u32) {
+        // Ties keep the assignments' order (their position breaks them).
+        type Row<'r> = (i64, &'r str, usize, &'r Assignment, &'r Milestone);
+        // Working days overdue, counted once per deadline date.
+        let mut days: HashMap<NaiveDate, i64> = HashMap::new();
+        let mut rows: Vec<Row> = self
             .overdue()
-            .map(|(a, m)| {
-                let days = self.days_overdue(m);
+            .enumerate()
+            .map(|(n, (a, m))| {
+                let number = self.item(a).map(|i| i.number.as_str()).unwrap_or("");
+                let days = *days.entry(m.due_date).or_insert_with(|| self.days_overdue(m));
+                (-days, number, n, a, m)
+            })
+            .collect();
+        let order = |x: &Row, y: &Row| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2));
+        let more = rows.len().saturating_sub(limit);
+        if more > 0 {
+            rows.select_nth_unstable_by(limit, order);
+            rows.truncate(limit);
+        }
+        rows.sort_by(order);
+        let lines = rows
+            .into_iter()
+            .map(|(days, _, _, a, m)| {
                 let urges = a.urges.iter().filter(|u| u.issued_at <= self.as_of).count();
                 let mut line = self.line(a);
                 line.note = format!(
                     "“{}”应于{}完成,已逾期{}个工作日{}",
                     milestone_label(&m.kind),
                     month_day(m.due_date),
-                    days,
+                    -days,
                     if urges > 0 {
                         format!(",已催办{urges}次")
                     } else {
                         String::new()
                     }
                 );
-                (-days, line)
+                line
             })
             .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.number.cmp(&b.1.number)));
-        rows.into_iter().map(|(_, l)| l).collect()
+        (lines, more as u32)
     }
 
     /// The 通报批评 list: flagged within the window.

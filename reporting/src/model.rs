@@ -185,6 +185,11 @@ pub struct Dataset {
     pub units: Vec<Unit>,
     pub items: Vec<Item>,
     pub assignments: Vec<Assignment>,
+    /// Items with an assignment by the report's instant, including those
+    /// whose assignments are not read (finished before the report's
+    /// windows and left alone since).
+    #[serde(default)]
+    pub assigned_items: Vec<Uuid>,
 }
 
 // ---- What a report says -------------------------------------------------
@@ -235,8 +240,16 @@ pub struct Finding {
     pub title: String,
     pub summary: String,
     pub details: Vec<String>,
+    /// The first items behind the finding (`finding_list_limit` of them).
     pub items: Vec<Line>,
+    /// How many more there are, not listed.
+    #[serde(default)]
+    pub more: u32,
     pub countermeasure: String,
+    /// Every assignment behind the finding, for the ledger's 问题分析
+    /// column (not part of the snapshot).
+    #[serde(skip)]
+    pub assignments: Vec<Uuid>,
 }
 
 /// One group of the appraisal ranking (grassroots courts, or departments):
@@ -291,7 +304,11 @@ pub struct Doc {
     pub by_leader: Vec<CountRow>,
     pub by_source: Vec<CountRow>,
     pub by_class: Vec<CountRow>,
+    /// The longest overdue (`red_list_limit` of them), and how many more
+    /// are overdue (the ledger lists them all).
     pub red_list: Vec<Line>,
+    #[serde(default)]
+    pub red_more: u32,
     pub criticized: Vec<Line>,
     pub closeouts: Vec<Line>,
     pub open_items: Vec<Line>,

@@ -4,7 +4,7 @@
 
 use crate::compose::LedgerRow;
 use crate::model::Doc;
-use crate::period::ReportKind;
+use crate::period::{Period, ReportKind};
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
 
@@ -71,48 +71,50 @@ pub fn ledger_file_name(doc: &Doc) -> String {
     format!("督办台账({}).xlsx", doc.period_label)
 }
 
+/// The title line of a court's ledger of a period.
+pub fn ledger_title(court: &str, period: Period) -> String {
+    format!("{court}督办台账({})", period.label_zh())
+}
+
 /// The period's ledger as an .xlsx workbook: a title, a frozen header with
-/// filters, one row per assignment, dates as dates.
-pub fn ledger_xlsx(doc: &Doc, rows: &[LedgerRow]) -> anyhow::Result<Vec<u8>> {
-    type Get = fn(&LedgerRow) -> Value;
-    enum Value {
-        Text(String),
+/// filters, one row per assignment, dates as dates. The sheet is written in
+/// constant-memory mode: each row goes to a temporary file as it comes.
+pub fn ledger_xlsx(title: &str, rows: impl IntoIterator<Item = LedgerRow>) -> anyhow::Result<Vec<u8>> {
+    type Get = for<'r> fn(&'r LedgerRow) -> Value<'r>;
+    enum Value<'r> {
+        Text(&'r str),
         Date(Option<NaiveDate>),
         Count(u32),
     }
-    let columns: [(&str, f64, Get); 15] = [
-        ("督办编号", 16.0, |r| Value::Text(r.number.clone())),
-        ("督办事项", 36.0, |r| Value::Text(r.title.clone())),
-        ("督办来源", 14.0, |r| Value::Text(r.source.clone())),
-        ("事项类别", 12.0, |r| Value::Text(r.class.clone())),
-        ("承办单位", 16.0, |r| Value::Text(r.unit.clone())),
-        ("责任人", 10.0, |r| Value::Text(r.head.clone())),
-        ("分管院领导", 12.0, |r| Value::Text(r.leader.clone())),
+    let columns: [(&str, f64, Get); 16] = [
+        ("督办编号", 16.0, |r| Value::Text(&r.number)),
+        ("督办事项", 36.0, |r| Value::Text(&r.title)),
+        ("督办来源", 14.0, |r| Value::Text(&r.source)),
+        ("事项类别", 12.0, |r| Value::Text(&r.class)),
+        ("承办单位", 16.0, |r| Value::Text(&r.unit)),
+        ("责任人", 10.0, |r| Value::Text(&r.head)),
+        ("分管院领导", 12.0, |r| Value::Text(&r.leader)),
         ("交办日期", 12.0, |r| Value::Date(r.assigned_on)),
         ("办理时限", 12.0, |r| Value::Date(r.due_on)),
-        ("办理状态", 12.0, |r| Value::Text(r.state.clone())),
-        ("亮灯", 8.0, |r| Value::Text(r.light.clone())),
+        ("办理状态", 12.0, |r| Value::Text(&r.state)),
+        ("亮灯", 8.0, |r| Value::Text(&r.light)),
         ("办结日期", 12.0, |r| Value::Date(r.completed_on)),
-        ("是否按期", 14.0, |r| Value::Text(r.on_time.clone())),
+        ("是否按期", 14.0, |r| Value::Text(&r.on_time)),
         ("催办次数", 10.0, |r| Value::Count(r.urges)),
-        ("最新反馈", 40.0, |r| Value::Text(r.latest_feedback.clone())),
+        ("最新反馈", 40.0, |r| Value::Text(&r.latest_feedback)),
+        ("问题分析", 20.0, |r| Value::Text(&r.findings)),
     ];
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
+    // Level 3 of 9: about 6% larger than the default 6, saved in 70% of the time.
+    workbook.set_zip_compression_level(3);
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
     sheet.set_name("督办台账")?;
     let last = (columns.len() - 1) as u16;
-    let title = Format::new()
+    let title_format = Format::new()
         .set_bold()
         .set_font_size(14)
         .set_align(FormatAlign::Center);
-    sheet.merge_range(
-        0,
-        0,
-        0,
-        last,
-        &format!("{}督办台账({})", doc.court_name, doc.period_label),
-        &title,
-    )?;
+    sheet.merge_range(0, 0, 0, last, title, &title_format)?;
     let header = Format::new()
         .set_bold()
         .set_background_color("#E2EFDA")
@@ -126,12 +128,13 @@ pub fn ledger_xlsx(doc: &Doc, rows: &[LedgerRow]) -> anyhow::Result<Vec<u8>> {
         sheet.write_string_with_format(1, c as u16, *name, &header)?;
         sheet.set_column_width(c as u16, *width)?;
     }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 2;
+    let mut row = 1;
+    for r in rows {
+        row += 1;
         for (c, (_, _, get)) in columns.iter().enumerate() {
             let c = c as u16;
-            match get(r) {
-                Value::Text(t) => sheet.write_string_with_format(row, c, &t, &cell)?,
+            match get(&r) {
+                Value::Text(t) => sheet.write_string_with_format(row, c, t, &cell)?,
                 Value::Count(n) => sheet.write_number_with_format(row, c, f64::from(n), &cell)?,
                 Value::Date(Some(d)) => sheet.write_datetime_with_format(
                     row,
@@ -144,7 +147,7 @@ pub fn ledger_xlsx(doc: &Doc, rows: &[LedgerRow]) -> anyhow::Result<Vec<u8>> {
         }
     }
     sheet.set_freeze_panes(2, 0)?;
-    sheet.autofilter(1, 0, rows.len() as u32 + 1, last)?;
+    sheet.autofilter(1, 0, row, last)?;
     Ok(workbook.save_to_buffer()?)
 }
 
@@ -181,6 +184,8 @@ mod tests {
                 issued_on: d(2026, 11, 2),
                 unit: None,
                 ranking,
+                limits: Default::default(),
+                findings: None,
             },
             &court.october(),
             &Rules::shipped(),
@@ -224,7 +229,54 @@ mod tests {
             "{}",
             out.text
         );
-        let xlsx = ledger_xlsx(&doc, &ledger(&frame)).unwrap();
+        let title = ledger_title(&doc.court_name, Period::Month { year: 2026, month: 10 });
+        assert_eq!(title, "江川市中级人民法院督办台账(2026年10月)");
+        let xlsx = ledger_xlsx(&title, ledger(&frame, &doc.findings)).unwrap();
+        assert_eq!(&xlsx[..2], b"PK");
+    }
+
+    #[test]
+    fn long_lists_say_how_many_more_and_where() {
+        let mut court = court();
+        for n in 3..=6 {
+            let item = court.item(&format!("督〔2026〕{n}号"), "孙立军", t(9, 1, 9));
+            court.assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10 + n));
+        }
+        let frame = court.october();
+        let doc = compose(
+            Issue {
+                kind: ReportKind::Monthly,
+                period: Period::Month { year: 2026, month: 10 },
+                issued_on: d(2026, 11, 2),
+                unit: None,
+                ranking: None,
+                limits: crate::compose::ListLimits {
+                    red_list: 2,
+                    finding: 1,
+                },
+                findings: None,
+            },
+            &frame,
+            &Rules::shipped(),
+        );
+        assert_eq!((doc.totals.overdue, doc.red_list.len(), doc.red_more), (5, 2, 3));
+        let out = Renderer::new().unwrap().render(&doc).unwrap();
+        for text in [&out.html, &out.text] {
+            assert!(text.contains("列出逾期时间最长的2件次"), "{text}");
+            assert!(text.contains("另有3件次逾期事项未列出,详见附件督办台账"), "{text}");
+            assert!(
+                text.contains("以上列出前1件,另有4件详见附件督办台账“问题分析”列"),
+                "{text}"
+            );
+        }
+        // The ledger lists every one, each with the findings naming it.
+        let rows: Vec<_> = ledger(&frame, &doc.findings).collect();
+        assert_eq!(rows.len(), 6);
+        assert_eq!(
+            rows.iter().filter(|r| r.findings.contains("逾期事项相对集中")).count(),
+            5
+        );
+        let xlsx = ledger_xlsx("台账", ledger(&frame, &doc.findings)).unwrap();
         assert_eq!(&xlsx[..2], b"PK");
     }
 

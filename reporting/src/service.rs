@@ -8,6 +8,7 @@ use crate::figures::Frame;
 use crate::model::{Doc, Unit};
 use crate::period::{Period, ReportKind};
 use crate::render::{self, Rendered, Renderer};
+use crate::rules::Rules;
 use crate::schedule::Rule;
 use crate::store::{self, Recipient};
 use chrono::{DateTime, Duration, Utc};
@@ -32,6 +33,7 @@ pub struct ReportingService {
     /// The Message-ID domain.
     domain: String,
     rankings: Option<Arc<dyn crate::rankings::Rankings>>,
+    limits: compose::ListLimits,
 }
 
 /// One report composed and rendered, with who gets it.
@@ -117,6 +119,24 @@ fn internal(e: anyhow::Error) -> Error {
     Error::Internal(e)
 }
 
+/// A bulletin and its ledger (.xlsx): the findings first, then the ledger
+/// (the longer job) is written on a second thread while the bulletin is
+/// composed on this one.
+fn bulletin_with_ledger(mut issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Result<(Doc, Vec<u8>)> {
+    let findings = crate::analysis::analyse(frame, rules, issue.limits.finding);
+    let title = render::ledger_title(&frame.data.court.name, issue.period);
+    std::thread::scope(|s| {
+        let ledger = s.spawn(|| render::ledger_xlsx(&title, compose::ledger(frame, &findings)));
+        issue.findings = Some(findings.clone());
+        let doc = compose::compose(issue, frame, rules);
+        let bytes = ledger
+            .join()
+            .map_err(|_| internal(anyhow::anyhow!("writing the ledger panicked")))?
+            .map_err(internal)?;
+        Ok((doc, bytes))
+    })
+}
+
 impl ReportingService {
     pub fn new(pool: PgPool, clock: Clock, tz: chrono_tz::Tz, settings: &ReportingSettings) -> anyhow::Result<Self> {
         Ok(Self {
@@ -126,6 +146,7 @@ impl ReportingService {
             renderer: Arc::new(Renderer::new()?),
             domain: crate::mail::domain_of(&settings.from_address),
             rankings: None,
+            limits: compose::ListLimits::from_settings(settings),
         })
     }
 
@@ -185,7 +206,15 @@ impl ReportingService {
         let (window, previous) = compose::windows(kind, period, &self.tz);
         let as_of = now.min(compose::natural_as_of(kind, period, due, &self.tz));
         let since = previous.start - Duration::days(90);
-        let data = store::dataset(&self.pool, court.clone(), since).await?;
+        let reading = store::Reading {
+            finished_before: previous.start.min(as_of),
+            feedback_since: since,
+            until: as_of,
+        };
+        let data = store::dataset(&self.pool, court.clone(), reading, |feedback| {
+            crate::analysis::keep_needed_feedback(feedback, &window, &previous, as_of)
+        })
+        .await?;
         let calendar = store::calendar(&self.pool).await?;
         let rules = store::rules(&self.pool).await?;
         let ranking = match (&self.rankings, kind.is_bulletin()) {
@@ -234,24 +263,23 @@ impl ReportingService {
         };
         let mut out = Vec::new();
         for unit in units {
-            let doc = compose::compose(
-                Issue {
-                    kind,
-                    period,
-                    issued_on,
-                    unit,
-                    ranking: ranking.clone(),
-                },
-                &frame,
-                &rules,
-            );
-            let rendered = self.renderer.render(&doc).map_err(internal)?;
-            let attachment = if attach && kind.is_bulletin() {
-                let bytes = render::ledger_xlsx(&doc, &compose::ledger(&frame)).map_err(internal)?;
-                Some((render::ledger_file_name(&doc), bytes))
-            } else {
-                None
+            let issue = Issue {
+                kind,
+                period,
+                issued_on,
+                unit,
+                ranking: ranking.clone(),
+                limits: self.limits,
+                findings: None,
             };
+            let (doc, attachment) = if attach && kind.is_bulletin() {
+                let (doc, bytes) = bulletin_with_ledger(issue, &frame, &rules)?;
+                let name = render::ledger_file_name(&doc);
+                (doc, Some((name, bytes)))
+            } else {
+                (compose::compose(issue, &frame, &rules), None)
+            };
+            let rendered = self.renderer.render(&doc).map_err(internal)?;
             let recipients = match unit {
                 Some(u) if !u.liaison_email.trim().is_empty() => vec![Recipient {
                     person_id: u.liaison_id,

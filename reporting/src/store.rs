@@ -10,8 +10,10 @@ use duban_platform::Result;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
-use std::collections::HashMap;
 use uuid::Uuid;
+
+/// Maps keyed by id: ids come from the database, so a fast hash will do.
+type IdMap<V> = foldhash::HashMap<Uuid, V>;
 
 // ---- Reading what the report is about -------------------------------------
 
@@ -80,165 +82,324 @@ pub async fn calendar(db: impl PgExecutor<'_>) -> Result<Calendar> {
     Ok(Calendar::new(years))
 }
 
-/// A court's units, items and assignments (with milestones, urges and the
-/// feedback that matters since `since`: everything submitted from then on,
-/// and each assignment's latest before it).
-pub async fn dataset(pool: &PgPool, court: Unit, since: DateTime<Utc>) -> Result<Dataset> {
-    let units = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{UNIT_COLUMNS} WHERE $1 = ANY(ancestry) AND id <> $1 ORDER BY sort_order, name"
-    )))
-    .bind(court.id)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(unit_from)
-    .collect::<Result<Vec<_>>>()?;
+/// What a report reads of a court's follow-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    /// Assignments finished before this instant and left alone since (no
+    /// feedback, urge or flag from then on) are in no figure or list of the
+    /// report: they are not read, only their items are known as assigned.
+    pub finished_before: DateTime<Utc>,
+    /// Feedback submitted from here on is read, with each assignment's
+    /// latest before it.
+    pub feedback_since: DateTime<Utc>,
+    /// The instant the report is as at: later feedback is not read.
+    pub until: DateTime<Utc>,
+}
 
-    let mut items = Vec::new();
-    let mut rows = sqlx::query(
-        "SELECT id, coalesce(number, '') AS number, title, urgency, lead_unit_id, coalesce(leader_name, '') AS leader_name, \
-                source_id, coalesce(source_kind, '') AS source_kind, coalesce(source_title, '') AS source_title, \
-                coalesce(source_doc_number, '') AS source_doc_number, registered_at, parent_id \
-         FROM registry.report_items WHERE court_id = $1",
-    )
-    .bind(court.id)
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        items.push(Item {
-            id: row.try_get("id")?,
-            number: row.try_get("number")?,
-            title: row.try_get("title")?,
-            urgency: row.try_get("urgency")?,
-            lead_unit_id: row.try_get("lead_unit_id")?,
-            leader_name: row.try_get("leader_name")?,
-            source_id: row.try_get("source_id")?,
-            source_kind: row.try_get("source_kind")?,
-            source_title: row.try_get("source_title")?,
-            source_doc_number: row.try_get("source_doc_number")?,
-            registered_at: row.try_get("registered_at")?,
-            parent_id: row.try_get("parent_id")?,
-        });
-    }
-    drop(rows);
+/// The assignments (`a`) a report reads, `$2` being `finished_before`.
+const READ_ASSIGNMENT: &str = "(coalesce(a.verified_at, a.closed_out_at) IS NULL \
+     OR coalesce(a.verified_at, a.closed_out_at) >= $2 OR a.flagged_at >= $2 \
+     OR EXISTS (SELECT 1 FROM assignment.report_feedback f2 WHERE f2.assignment_id = a.id AND f2.submitted_at >= $2) \
+     OR EXISTS (SELECT 1 FROM assignment.report_urges u2 WHERE u2.assignment_id = a.id AND u2.issued_at >= $2))";
 
-    let mut assignments = Vec::new();
-    let mut index: HashMap<Uuid, usize> = HashMap::new();
-    let mut rows = sqlx::query(
-        "SELECT id, item_id, round, unit_id, unit_name, role, head_name, liaison_name, assigned_at, state, grade, \
-                verified_at, coalesce(verified_by, '') AS verified_by, verification_notes, closed_out_at, \
-                suspended_at, flagged_at, flag_reason \
-         FROM assignment.report_assignments WHERE court_id = $1 ORDER BY assigned_at, id",
-    )
-    .bind(court.id)
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let id: Uuid = row.try_get("id")?;
-        index.insert(id, assignments.len());
-        assignments.push(Assignment {
-            id,
-            item_id: row.try_get("item_id")?,
-            round: row.try_get("round")?,
-            unit_id: row.try_get("unit_id")?,
-            unit_name: row.try_get("unit_name")?,
-            role: row.try_get("role")?,
-            head_name: row.try_get("head_name")?,
-            liaison_name: row.try_get("liaison_name")?,
-            assigned_at: row.try_get("assigned_at")?,
-            state: row.try_get("state")?,
-            grade: row.try_get("grade")?,
-            verified_at: row.try_get("verified_at")?,
-            verified_by: row.try_get("verified_by")?,
-            verification_notes: row.try_get("verification_notes")?,
-            closed_out_at: row.try_get("closed_out_at")?,
-            suspended_at: row.try_get("suspended_at")?,
-            flagged_at: row.try_get("flagged_at")?,
-            flag_reason: row.try_get("flag_reason")?,
-            milestones: Vec::new(),
-            feedback: Vec::new(),
-            urges: Vec::new(),
-        });
+/// A court's units, items and the assignments a report reads (with their
+/// milestones, urges and feedback, see [`Reading`]), rows decoded by
+/// position as they stream in. Feedback comes an assignment at a time, and
+/// `keep` cuts each assignment's list to what the report reads.
+pub async fn dataset(
+    pool: &PgPool,
+    court: Unit,
+    reading: Reading,
+    keep: impl Fn(&mut Vec<Feedback>),
+) -> Result<Dataset> {
+    // Three lines of reads at once (four connections: feedback is two
+    // reads), each line's reads one after the other on one connection.
+    let directory = async {
+        Ok::<_, duban_platform::Error>((
+            court_units(pool, court.id).await?,
+            court_items(pool, court.id).await?,
+            assigned_items(pool, court.id, reading.until).await?,
+        ))
+    };
+    let follow_up = async {
+        Ok::<_, duban_platform::Error>((
+            court_assignments(pool, court.id, &reading).await?,
+            court_milestones(pool, court.id, &reading).await?,
+            court_urges(pool, court.id, &reading).await?,
+        ))
+    };
+    let ((units, items, assigned_items), (mut assignments, mut milestones, mut urges), mut feedback) =
+        futures::try_join!(directory, follow_up, court_feedback(pool, court.id, &reading, keep))?;
+    for a in &mut assignments {
+        a.milestones = milestones.remove(&a.id).unwrap_or_default();
+        a.feedback = feedback.remove(&a.id).unwrap_or_default();
+        a.urges = urges.remove(&a.id).unwrap_or_default();
     }
-    drop(rows);
-
-    let mut rows = sqlx::query(
-        "SELECT m.assignment_id, m.kind, m.due_date, m.due_at, m.yellow_at, m.met_at \
-         FROM assignment.report_milestones m JOIN assignment.report_assignments a ON a.id = m.assignment_id \
-         WHERE a.court_id = $1 ORDER BY m.due_at",
-    )
-    .bind(court.id)
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let id: Uuid = row.try_get("assignment_id")?;
-        if let Some(&i) = index.get(&id) {
-            assignments[i].milestones.push(Milestone {
-                kind: row.try_get("kind")?,
-                due_date: row.try_get("due_date")?,
-                due_at: row.try_get("due_at")?,
-                yellow_at: row.try_get("yellow_at")?,
-                met_at: row.try_get("met_at")?,
-            });
-        }
-    }
-    drop(rows);
-
-    let mut rows = sqlx::query(
-        "SELECT f.assignment_id, f.kind, f.body, f.reason, f.progress, f.submitted_at \
-         FROM assignment.report_feedback f JOIN assignment.report_assignments a ON a.id = f.assignment_id \
-         WHERE a.court_id = $1 AND f.submitted_at >= $2 \
-         UNION ALL \
-         SELECT * FROM (SELECT DISTINCT ON (f.assignment_id) f.assignment_id, f.kind, f.body, f.reason, f.progress, \
-                               f.submitted_at \
-                        FROM assignment.report_feedback f \
-                        JOIN assignment.report_assignments a ON a.id = f.assignment_id \
-                        WHERE a.court_id = $1 AND f.submitted_at < $2 \
-                        ORDER BY f.assignment_id, f.submitted_at DESC) latest \
-         ORDER BY submitted_at",
-    )
-    .bind(court.id)
-    .bind(since)
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let id: Uuid = row.try_get("assignment_id")?;
-        if let Some(&i) = index.get(&id) {
-            let progress: serde_json::Value = row.try_get("progress")?;
-            assignments[i].feedback.push(Feedback {
-                kind: row.try_get("kind")?,
-                body: row.try_get("body")?,
-                reason: row.try_get("reason")?,
-                progress: serde_json::from_value::<Vec<Figure>>(progress).unwrap_or_default(),
-                submitted_at: row.try_get("submitted_at")?,
-            });
-        }
-    }
-    drop(rows);
-
-    let mut rows = sqlx::query(
-        "SELECT u.assignment_id, u.seq, u.kind, u.issued_at, u.answer_due_at, u.responded_at, u.justified \
-         FROM assignment.report_urges u JOIN assignment.report_assignments a ON a.id = u.assignment_id \
-         WHERE a.court_id = $1 ORDER BY u.seq",
-    )
-    .bind(court.id)
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let id: Uuid = row.try_get("assignment_id")?;
-        if let Some(&i) = index.get(&id) {
-            assignments[i].urges.push(Urge {
-                seq: row.try_get("seq")?,
-                kind: row.try_get("kind")?,
-                issued_at: row.try_get("issued_at")?,
-                answer_due_at: row.try_get("answer_due_at")?,
-                responded_at: row.try_get("responded_at")?,
-                justified: row.try_get("justified")?,
-            });
-        }
-    }
-    drop(rows);
     Ok(Dataset {
         court,
         units,
         items,
         assignments,
+        assigned_items,
     })
+}
+
+async fn court_units(pool: &PgPool, court: Uuid) -> Result<Vec<Unit>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UNIT_COLUMNS} WHERE $1 = ANY(ancestry) AND id <> $1 ORDER BY sort_order, name"
+    )))
+    .bind(court)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(unit_from)
+    .collect()
+}
+
+async fn court_items(pool: &PgPool, court: Uuid) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut rows = sqlx::query(
+        "SELECT id, coalesce(number, ''), title, urgency, lead_unit_id, coalesce(leader_name, ''), source_id, \
+                coalesce(source_kind, ''), coalesce(source_title, ''), coalesce(source_doc_number, ''), \
+                registered_at, parent_id \
+         FROM registry.report_items WHERE court_id = $1",
+    )
+    .bind(court)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        items.push(Item {
+            id: row.try_get(0)?,
+            number: row.try_get(1)?,
+            title: row.try_get(2)?,
+            urgency: row.try_get(3)?,
+            lead_unit_id: row.try_get(4)?,
+            leader_name: row.try_get(5)?,
+            source_id: row.try_get(6)?,
+            source_kind: row.try_get(7)?,
+            source_title: row.try_get(8)?,
+            source_doc_number: row.try_get(9)?,
+            registered_at: row.try_get(10)?,
+            parent_id: row.try_get(11)?,
+        });
+    }
+    Ok(items)
+}
+
+/// The items with an assignment by `until`, read or not.
+async fn assigned_items(pool: &PgPool, court: Uuid, until: DateTime<Utc>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT item_id FROM assignment.report_assignments WHERE court_id = $1 AND assigned_at <= $2",
+    )
+    .bind(court)
+    .bind(until)
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn court_assignments(pool: &PgPool, court: Uuid, reading: &Reading) -> Result<Vec<Assignment>> {
+    let mut assignments = Vec::new();
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, item_id, round, unit_id, unit_name, role, head_name, liaison_name, assigned_at, state, grade, \
+                verified_at, coalesce(verified_by, ''), verification_notes, closed_out_at, suspended_at, flagged_at, \
+                flag_reason \
+         FROM assignment.report_assignments a WHERE a.court_id = $1 AND {READ_ASSIGNMENT} ORDER BY assigned_at, id"
+    )))
+    .bind(court)
+    .bind(reading.finished_before)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        assignments.push(Assignment {
+            id: row.try_get(0)?,
+            item_id: row.try_get(1)?,
+            round: row.try_get(2)?,
+            unit_id: row.try_get(3)?,
+            unit_name: row.try_get(4)?,
+            role: row.try_get(5)?,
+            head_name: row.try_get(6)?,
+            liaison_name: row.try_get(7)?,
+            assigned_at: row.try_get(8)?,
+            state: row.try_get(9)?,
+            grade: row.try_get(10)?,
+            verified_at: row.try_get(11)?,
+            verified_by: row.try_get(12)?,
+            verification_notes: row.try_get(13)?,
+            closed_out_at: row.try_get(14)?,
+            suspended_at: row.try_get(15)?,
+            flagged_at: row.try_get(16)?,
+            flag_reason: row.try_get(17)?,
+            milestones: Vec::new(),
+            feedback: Vec::new(),
+            urges: Vec::new(),
+        });
+    }
+    Ok(assignments)
+}
+
+/// Rows of `select`, a query of the assignments read (`a`, the court bound
+/// as `$1` and `finished_before` as `$2`, the assignment id first), by
+/// assignment, each assignment's sorted by `key` here rather than all of
+/// them in the database.
+async fn by_assignment<T, K: Ord>(
+    pool: &PgPool,
+    court: Uuid,
+    reading: &Reading,
+    select: &str,
+    decode: impl Fn(&PgRow) -> Result<T>,
+    key: impl Fn(&T) -> K,
+) -> Result<IdMap<Vec<T>>> {
+    let mut out: IdMap<Vec<T>> = IdMap::default();
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{select} WHERE a.court_id = $1 AND {READ_ASSIGNMENT}"
+    )))
+    .bind(court)
+    .bind(reading.finished_before)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        out.entry(row.try_get(0)?).or_default().push(decode(&row)?);
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(&key);
+    }
+    Ok(out)
+}
+
+/// Each assignment's milestones, by due time.
+async fn court_milestones(pool: &PgPool, court: Uuid, reading: &Reading) -> Result<IdMap<Vec<Milestone>>> {
+    by_assignment(
+        pool,
+        court,
+        reading,
+        "SELECT m.assignment_id, m.kind, m.due_date, m.due_at, m.yellow_at, m.met_at \
+         FROM assignment.report_milestones m JOIN assignment.report_assignments a ON a.id = m.assignment_id",
+        |row| {
+            Ok(Milestone {
+                kind: row.try_get(1)?,
+                due_date: row.try_get(2)?,
+                due_at: row.try_get(3)?,
+                yellow_at: row.try_get(4)?,
+                met_at: row.try_get(5)?,
+            })
+        },
+        |m| m.due_at,
+    )
+    .await
+}
+
+/// Each assignment's urges, by number.
+async fn court_urges(pool: &PgPool, court: Uuid, reading: &Reading) -> Result<IdMap<Vec<Urge>>> {
+    by_assignment(
+        pool,
+        court,
+        reading,
+        "SELECT u.assignment_id, u.seq, u.kind, u.issued_at, u.answer_due_at, u.responded_at, u.justified \
+         FROM assignment.report_urges u JOIN assignment.report_assignments a ON a.id = u.assignment_id",
+        |row| {
+            Ok(Urge {
+                seq: row.try_get(1)?,
+                kind: row.try_get(2)?,
+                issued_at: row.try_get(3)?,
+                answer_due_at: row.try_get(4)?,
+                responded_at: row.try_get(5)?,
+                justified: row.try_get(6)?,
+            })
+        },
+        |u| u.seq,
+    )
+    .await
+}
+
+/// Each assignment's feedback from `feedback_since` to `until` and its
+/// latest before, in submission order, cut by `keep`: the two are read at
+/// once, the first as a stream cut as each assignment's rows end, and the
+/// latest before is put in front of what was kept and the whole cut again
+/// (which keeps what cutting the whole list would).
+async fn court_feedback(
+    pool: &PgPool,
+    court: Uuid,
+    reading: &Reading,
+    keep: impl Fn(&mut Vec<Feedback>),
+) -> Result<IdMap<Vec<Feedback>>> {
+    let (mut out, before) = futures::try_join!(
+        feedback_since(pool, court, reading, &keep),
+        latest_feedback_before(pool, court, reading)
+    )?;
+    for (id, latest) in before {
+        let list = out.entry(id).or_default();
+        list.insert(0, latest);
+        keep(list);
+    }
+    Ok(out)
+}
+
+const FEEDBACK_COLUMNS: &str = "f.assignment_id, f.kind, f.body, f.reason, f.progress::text, f.submitted_at";
+
+fn feedback_from(row: &PgRow) -> Result<Feedback> {
+    let progress: Option<&str> = row.try_get(4)?;
+    Ok(Feedback {
+        kind: row.try_get(1)?,
+        body: row.try_get(2)?,
+        reason: row.try_get(3)?,
+        progress: progress
+            .and_then(|p| serde_json::from_str::<Vec<Figure>>(p).ok())
+            .unwrap_or_default(),
+        submitted_at: row.try_get(5)?,
+    })
+}
+
+async fn feedback_since(
+    pool: &PgPool,
+    court: Uuid,
+    reading: &Reading,
+    keep: &impl Fn(&mut Vec<Feedback>),
+) -> Result<IdMap<Vec<Feedback>>> {
+    let mut out: IdMap<Vec<Feedback>> = IdMap::default();
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FEEDBACK_COLUMNS} \
+         FROM assignment.report_feedback f JOIN assignment.report_assignments a ON a.id = f.assignment_id \
+         WHERE a.court_id = $1 AND {READ_ASSIGNMENT} AND f.submitted_at >= $3 AND f.submitted_at <= $4 \
+         ORDER BY f.assignment_id, f.submitted_at"
+    )))
+    .bind(court)
+    .bind(reading.finished_before)
+    .bind(reading.feedback_since)
+    .bind(reading.until)
+    .fetch(pool);
+    let mut current: Option<(Uuid, Vec<Feedback>)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let id: Uuid = row.try_get(0)?;
+        if current.as_ref().is_none_or(|(c, _)| *c != id) {
+            if let Some((done, mut list)) = current.replace((id, Vec::new())) {
+                keep(&mut list);
+                out.insert(done, list);
+            }
+        }
+        if let Some((_, list)) = current.as_mut() {
+            list.push(feedback_from(&row)?);
+        }
+    }
+    if let Some((done, mut list)) = current {
+        keep(&mut list);
+        out.insert(done, list);
+    }
+    Ok(out)
+}
+
+async fn latest_feedback_before(pool: &PgPool, court: Uuid, reading: &Reading) -> Result<Vec<(Uuid, Feedback)>> {
+    let mut out = Vec::new();
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT ON (f.assignment_id) {FEEDBACK_COLUMNS} \
+         FROM assignment.report_feedback f JOIN assignment.report_assignments a ON a.id = f.assignment_id \
+         WHERE a.court_id = $1 AND {READ_ASSIGNMENT} AND f.submitted_at < $3 \
+         ORDER BY f.assignment_id, f.submitted_at DESC"
+    )))
+    .bind(court)
+    .bind(reading.finished_before)
+    .bind(reading.feedback_since)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        out.push((row.try_get(0)?, feedback_from(&row)?));
+    }
+    Ok(out)
 }
 
 // ---- Recipients ------------------------------------------------------------

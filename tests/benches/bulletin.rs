@@ -3,7 +3,9 @@
 //! BENCH_ITEMS (200,000) items across BENCH_UNITS (5,000) units, each
 //! assigned once, with a year of milestones, feedback and urges — composed
 //! and rendered exactly as the worker does. Prints wall time and the
-//! process's peak resident memory. A benchmark, not a test.
+//! process's peak resident memory. The data is the same every run (a fixed
+//! seed), and BENCH_OUT=DIR keeps the last run's bulletin (HTML, text and
+//! ledger) to compare builds. A benchmark, not a test.
 
 use chrono::TimeZone;
 use duban_platform::clock::Clock;
@@ -123,13 +125,18 @@ async fn main() -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
+    // One connection with a fixed seed: the same data every run, so two
+    // builds' bulletins can be compared figure by figure.
+    let mut conn = db.pool.acquire().await?;
+    sqlx::query("SELECT setseed(0.5)").execute(&mut *conn).await?;
     for sql in LOAD {
         let sql = sql.replace("$1", &units.to_string()).replace("$2", &items.to_string());
         sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(&db.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| anyhow::anyhow!("{e}\n{sql}"))?;
     }
+    drop(conn);
     let counts: (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM assignment.assignments), (SELECT count(*) FROM assignment.milestones),
                 (SELECT count(*) FROM assignment.feedback), (SELECT count(*) FROM assignment.urges)",
@@ -169,16 +176,26 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let b = &built[0];
         println!(
-            "run {run}: monthly bulletin 2026-10 in {:.2} s — html {} KB, text {} KB, xlsx {} KB, {} findings, red list {}; peak RSS {:.0} MiB (before rendering {:.0} MiB)",
+            "run {run}: monthly bulletin 2026-10 in {:.2} s — html {} KB, text {} KB, xlsx {} KB, {} findings, red list {} (+{} in the ledger); peak RSS {:.0} MiB (before rendering {:.0} MiB)",
             t.elapsed().as_secs_f64(),
             b.rendered.html.len() / 1024,
             b.rendered.text.len() / 1024,
             b.attachment.as_ref().map(|a| a.1.len() / 1024).unwrap_or(0),
             b.doc.findings.len(),
             b.doc.red_list.len(),
+            b.doc.red_more,
             peak_rss_mib(),
             before
         );
+        // BENCH_OUT=DIR keeps the last run's bulletin (HTML, text, xlsx).
+        if let Ok(dir) = std::env::var("BENCH_OUT") {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(format!("{dir}/bulletin.html"), &b.rendered.html)?;
+            std::fs::write(format!("{dir}/bulletin.txt"), &b.rendered.text)?;
+            if let Some((_, bytes)) = &b.attachment {
+                std::fs::write(format!("{dir}/ledger.xlsx"), bytes)?;
+            }
+        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! does not.
 
 use super::*;
-use crate::testing::{Court, LAT, ZXJ, d, t};
+use crate::testing::{Court, LAT, ZXJ, calendar_2026, d, shanghai, t};
 
 fn rules() -> Rules {
     Rules::shipped()
@@ -21,7 +21,7 @@ fn reporting(court: &mut Court, number: &str, unit: &str, reports: Reports) {
 }
 
 fn codes(court: &Court) -> Vec<String> {
-    analyse(&court.october(), &rules())
+    analyse(&court.october(), &rules(), usize::MAX)
         .into_iter()
         .map(|f| f.code)
         .collect()
@@ -36,7 +36,7 @@ fn overdue_concentrated_in_one_unit() {
     }
     let item = court.item("督〔2026〕4号", "陈立新", t(9, 1, 9));
     court.assign(item, LAT, t(9, 1, 10), d(2026, 9, 10));
-    let found = overdue_concentration(&court.october(), &rules()).expect("a finding");
+    let found = overdue_concentration(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.title, "逾期事项相对集中");
     assert!(found.summary.contains("在办逾期事项共4件"), "{}", found.summary);
     assert!(
@@ -69,7 +69,7 @@ fn a_single_overdue_assignment_is_no_concentration() {
     court
         .assign(item, ZXJ, t(9, 1, 10), d(2026, 10, 30))
         .finish(t(10, 20, 9), t(10, 21, 9));
-    assert_eq!(overdue_concentration(&court.october(), &rules()), None);
+    assert_eq!(overdue_concentration(&court.october(), &rules(), usize::MAX), None);
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn delay_reasons_with_their_trend() {
         .assign(item, LAT, t(8, 3, 10), d(2026, 8, 30))
         .delay(t(9, 11, 9), "complexity")
         .delay(t(10, 12, 9), "coordination");
-    let found = delay_reasons(&court.october(), &rules()).expect("a finding");
+    let found = delay_reasons(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(
         found.details,
         vec![
@@ -111,7 +111,7 @@ fn no_delay_explanation_in_the_period_no_finding() {
     court
         .assign(item, ZXJ, t(8, 3, 10), d(2026, 8, 30))
         .delay(t(9, 10, 9), "coordination");
-    assert_eq!(delay_reasons(&court.october(), &rules()), None);
+    assert_eq!(delay_reasons(&court.october(), &rules(), usize::MAX), None);
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn a_progress_report_copying_the_last_one_is_hollow() {
             ),
         ],
     );
-    let found = hollow_progress(&court.october(), &rules()).expect("a finding");
+    let found = hollow_progress(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.items.len(), 1);
     let note = &found.items[0].note;
     assert!(
@@ -177,7 +177,7 @@ fn figures_unchanged_for_weeks_are_hollow_and_moving_ones_are_not() {
             (26, "与公安机关对接联合执行事宜。", &[("移送", 5.0)]),
         ],
     );
-    let found = hollow_progress(&court.october(), &rules()).expect("a finding");
+    let found = hollow_progress(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.items.len(), 1, "{:?}", found.items);
     assert_eq!(found.items[0].number, "督〔2026〕1号");
     assert_eq!(found.items[0].note, "进度指标自10月5日以来未变化(执行结案126件)");
@@ -200,7 +200,7 @@ fn genuine_progress_is_not_hollow() {
             ),
         ],
     );
-    assert_eq!(hollow_progress(&court.october(), &rules()), None);
+    assert_eq!(hollow_progress(&court.october(), &rules(), usize::MAX), None);
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn closed_without_verification() {
     court
         .assign(item, LAT, t(9, 1, 10), d(2026, 10, 30))
         .finish(t(10, 20, 9), t(10, 21, 9));
-    let found = closed_unverified(&court.october(), &rules()).expect("a finding");
+    let found = closed_unverified(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.items.len(), 1);
     assert_eq!(
         (found.items[0].number.as_str(), found.items[0].note.as_str()),
@@ -236,7 +236,7 @@ fn verified_with_what_was_checked_is_no_finding() {
     court
         .assign(item, LAT, t(9, 1, 10), d(2026, 10, 30))
         .finish(t(10, 20, 9), t(10, 21, 9));
-    assert_eq!(closed_unverified(&court.october(), &rules()), None);
+    assert_eq!(closed_unverified(&court.october(), &rules(), usize::MAX), None);
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn repeated_urges_in_the_period() {
     court
         .assign(item, LAT, t(9, 1, 10), d(2026, 9, 10))
         .urge(t(10, 9, 9), None);
-    let found = repeated_urges(&court.october(), &rules()).expect("a finding");
+    let found = repeated_urges(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.items.len(), 1);
     assert_eq!(found.items[0].number, "督〔2026〕1号");
     assert_eq!(found.items[0].note, "累计催办2次(本期1次),其中1次回复被认定无正当理由");
@@ -277,7 +277,7 @@ fn sources_with_items_never_assigned() {
     let child = court.item("督〔2026〕4号-1", "孙立军", t(9, 1, 9));
     court.data.items.last_mut().unwrap().parent_id = Some(parent);
     court.assign(child, ZXJ, t(9, 2, 10), d(2026, 9, 10));
-    let found = unassigned_sources(&court.october(), &rules()).expect("a finding");
+    let found = unassigned_sources(&court.october(), &rules(), usize::MAX).expect("a finding");
     assert_eq!(found.items.len(), 1);
     assert_eq!(found.items[0].number, "督〔2026〕1号");
     assert_eq!(found.items[0].note, "9月1日立项,至今未交办");
@@ -288,7 +288,7 @@ fn sources_with_items_never_assigned() {
     let _ = idle;
     // Once assigned, the finding is gone.
     court.assign(idle, LAT, t(10, 30, 10), d(2026, 11, 10));
-    assert_eq!(unassigned_sources(&court.october(), &rules()), None);
+    assert_eq!(unassigned_sources(&court.october(), &rules(), usize::MAX), None);
 }
 
 #[test]
@@ -356,9 +356,176 @@ fn figures_of_a_month_by_unit() {
     // Units in their order; bars scaled to the largest figure (1).
     assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), [LAT, ZXJ]);
     assert_eq!((zxj.completed_pct, zxj.overdue_pct), (100, 100));
-    let red = frame.red_list();
-    assert_eq!(red.len(), 1);
+    let (red, more) = frame.red_list(50);
+    assert_eq!((red.len(), more), (1, 0));
     assert_eq!(red[0].number, "督〔2026〕2号");
     // 9-10 to 10-31: the working days after the deadline, holidays left out.
     assert_eq!(red[0].note, "“办结”应于9月10日完成,已逾期32个工作日");
+}
+
+/// A small xorshift generator: the same histories every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A court whose assignments have random feedback from August to
+/// mid-November: few texts and figures, so repeats and unchanged runs are
+/// common; delay explanations, completion reports and urge answers mixed in.
+fn random_court(seed: u64) -> Court {
+    let mut rng = Rng(seed);
+    let mut court = Court::new();
+    let texts = [
+        "已完成案件梳理,正在推进。",
+        "已完成案件梳理,正在推进!",
+        "本周结案十件,下一步继续推进。",
+        "协调相关单位,召开推进会。",
+    ];
+    let kinds = [
+        "progress",
+        "progress",
+        "initial",
+        "delay_explanation",
+        "completion_report",
+        "urge_response",
+    ];
+    for n in 0..80 {
+        let item = court.item(&format!("督〔2026〕{}号", n % 50), "孙立军", t(8, 1, 9));
+        let unit = if n % 3 == 0 { LAT } else { ZXJ };
+        let a = court.assign(item, unit, t(8, 1, 10), d(2026, 9, 1 + (n % 60) as u32 / 2));
+        let mut at = t(8, 2, 9);
+        for _ in 0..rng.below(14) {
+            at += chrono::Duration::hours(12 + rng.below(24 * 12) as i64);
+            let kind = kinds[rng.below(kinds.len() as u64) as usize];
+            let figures: &[(&str, f64)] = match rng.below(4) {
+                0 => &[],
+                1 => &[("结案", 10.0)],
+                _ => &[("结案", 20.0)],
+            };
+            a.report(kind, at, texts[rng.below(texts.len() as u64) as usize], figures);
+            if kind == "delay_explanation" {
+                a.feedback.last_mut().unwrap().reason = Some(["coordination", "complexity"][n % 2].into());
+            }
+        }
+    }
+    court
+}
+
+#[test]
+fn keeping_only_the_feedback_a_report_reads_changes_nothing() {
+    let windows = [
+        // October as at its end; September as at its end; October as at 10-20.
+        (t(10, 1, 0), t(11, 1, 0), t(9, 1, 0), t(11, 1, 0)),
+        (t(9, 1, 0), t(10, 1, 0), t(8, 1, 0), t(10, 1, 0)),
+        (t(10, 1, 0), t(11, 1, 0), t(9, 1, 0), t(10, 20, 9)),
+    ];
+    for seed in 1..=20 {
+        for (start, end, before, as_of) in windows {
+            let (window, previous) = (
+                Window { start, end },
+                Window {
+                    start: before,
+                    end: start,
+                },
+            );
+            let full = random_court(seed);
+            let mut kept = Court {
+                data: full.data.clone(),
+            };
+            for a in &mut kept.data.assignments {
+                keep_needed_feedback(&mut a.feedback, &window, &previous, as_of);
+            }
+            let cal = calendar_2026();
+            let a = Frame::new(&full.data, &cal, shanghai(), window, previous, as_of);
+            let b = Frame::new(&kept.data, &cal, shanghai(), window, previous, as_of);
+            assert_eq!(
+                analyse(&a, &rules(), usize::MAX),
+                analyse(&b, &rules(), usize::MAX),
+                "seed {seed}"
+            );
+            let lines = |f: &Frame| f.data.assignments.iter().map(|x| f.line(x)).collect::<Vec<_>>();
+            assert_eq!(lines(&a), lines(&b), "seed {seed}");
+            let total: usize = full.data.assignments.iter().map(|x| x.feedback.len()).sum();
+            let left: usize = kept.data.assignments.iter().map(|x| x.feedback.len()).sum();
+            assert!(left < total, "seed {seed}: {left} of {total} kept");
+        }
+    }
+    // The histories do show what is looked for.
+    let court = random_court(7);
+    let found: Vec<String> = analyse(&court.october(), &rules(), usize::MAX)
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    for code in ["overdue_concentration", "delay_reasons", "hollow_progress"] {
+        assert!(found.iter().any(|c| c == code), "{found:?}");
+    }
+}
+
+#[test]
+fn long_lists_show_their_first_lines_and_count_the_rest() {
+    let mut court = Court::new();
+    for n in 1..=5 {
+        let item = court.item(&format!("督〔2026〕{n}号"), "孙立军", t(9, 1, 9));
+        court.assign(item, ZXJ, t(9, 1, 10), d(2026, 9, 10 + n));
+    }
+    let frame = court.october();
+    let (red, more) = frame.red_list(2);
+    assert_eq!(more, 3);
+    // The longest overdue first: the earliest deadlines.
+    assert_eq!(
+        red.iter().map(|l| l.number.as_str()).collect::<Vec<_>>(),
+        ["督〔2026〕1号", "督〔2026〕2号"]
+    );
+    let found = overdue_concentration(&frame, &rules(), 2).expect("a finding");
+    assert!(found.summary.contains("在办逾期事项共5件"), "{}", found.summary);
+    assert_eq!((found.items.len(), found.more, found.assignments.len()), (2, 3, 5));
+    let all = overdue_concentration(&frame, &rules(), usize::MAX).unwrap();
+    assert_eq!((all.items.len(), all.more), (5, 0));
+    assert_eq!(all.items[..2], found.items[..]);
+    assert_eq!((all.summary, all.details), (found.summary, found.details));
+}
+
+/// The store reads an assignment's feedback since a date as one list and
+/// its latest before as another: cutting the first, putting the second in
+/// front and cutting again keeps what cutting the whole would.
+#[test]
+fn feedback_cut_in_two_steps_is_cut_the_same() {
+    let window = Window {
+        start: t(10, 1, 0),
+        end: t(11, 1, 0),
+    };
+    let previous = Window {
+        start: t(9, 1, 0),
+        end: window.start,
+    };
+    for seed in 1..=20 {
+        let court = random_court(seed);
+        for since in [t(8, 10, 0), t(8, 20, 0), t(9, 1, 0)] {
+            for as_of in [t(10, 20, 9), window.end] {
+                for a in &court.data.assignments {
+                    let (before, after): (Vec<_>, Vec<_>) =
+                        a.feedback.iter().cloned().partition(|f| f.submitted_at < since);
+                    let mut whole: Vec<Feedback> = before.last().cloned().into_iter().chain(after.clone()).collect();
+                    keep_needed_feedback(&mut whole, &window, &previous, as_of);
+                    let mut steps = after;
+                    keep_needed_feedback(&mut steps, &window, &previous, as_of);
+                    if let Some(latest) = before.last() {
+                        steps.insert(0, latest.clone());
+                        keep_needed_feedback(&mut steps, &window, &previous, as_of);
+                    }
+                    assert_eq!(
+                        serde_json::to_string(&whole).unwrap(),
+                        serde_json::to_string(&steps).unwrap(),
+                        "seed {seed}"
+                    );
+                }
+            }
+        }
+    }
 }

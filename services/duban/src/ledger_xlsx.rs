@@ -102,7 +102,8 @@ enum Cell {
 }
 
 /// Writes a ledger workbook: a title line, the header row (frozen, with
-/// filters), one row per item, dates as real dates.
+/// filters), one row per item, dates as real dates. The sheet is in
+/// constant-memory mode: each row goes to a temporary file as it is pushed.
 pub struct LedgerWriter {
     workbook: Workbook,
     row: u32,
@@ -115,7 +116,7 @@ pub struct LedgerWriter {
 impl LedgerWriter {
     pub fn new(title: &str, subtitle: &str, tz: chrono_tz::Tz) -> anyhow::Result<Self> {
         let mut workbook = Workbook::new();
-        let sheet = workbook.add_worksheet();
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name("督办台账")?;
         let last = (Column::ALL.len() - 1) as u16;
         let title_format = Format::new()

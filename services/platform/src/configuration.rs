@@ -27,7 +27,7 @@ pub struct Settings {
     pub reporting: ReportingSettings,
 }
 
-/// The reporting worker's mail and job settings.
+/// The reporting worker's mail, job and bulletin settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ReportingSettings {
@@ -52,6 +52,11 @@ pub struct ReportingSettings {
     /// Mail the unit's head and liaison a notice for every reminder, urge
     /// and 通报批评 flag the assignment service raises.
     pub notices: bool,
+    /// A bulletin lists this many of its red (overdue) items, the longest
+    /// overdue first; the rest are counted and found in the attached ledger.
+    pub red_list_limit: usize,
+    /// Each finding of the issue analysis lists this many of its items.
+    pub finding_list_limit: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -81,6 +86,8 @@ impl Default for ReportingSettings {
             retry_max_secs: 3600.0,
             catch_up_hours: 72,
             notices: true,
+            red_list_limit: 50,
+            finding_list_limit: 20,
         }
     }
 }
