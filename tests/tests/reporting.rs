@@ -417,6 +417,37 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     let c_soon = friday.due_soon.iter().find(|l| l.number == m.c.number).unwrap();
     assert_eq!(c_soon.note, "“办结”须于10月19日前完成");
 
+    // 季度通报: the third quarter ends at 24:00 on 09-30 with A just assigned
+    // (new, open, nothing due yet); the fourth, as at now (11-02 09:00), counts
+    // what October's bulletin counts, against the third.
+    let (q3_out, q3) = preview(&mut c, rp::ReportKind::Quarterly, "2026-Q3", "").await;
+    assert_eq!(q3.title, "江川市中级人民法院督查督办工作通报(2026年第三季度)");
+    assert_eq!(q3.number, "督季通〔2026〕3号");
+    assert_eq!(q3.as_of_label, "2026年9月30日");
+    assert_eq!(figures(&q3.totals), (1, 0, 0, 0, 1, "—"));
+    assert_eq!(figures(&q3.previous_totals.clone().unwrap()), (0, 0, 0, 0, 0, "—"));
+    assert!(q3.red_list.is_empty() && q3.criticized.is_empty());
+    assert!(q3_out.text.contains("2026年第三季度"), "{}", q3_out.text);
+    let (_, q4) = preview(&mut c, rp::ReportKind::Quarterly, "2026-Q4", "").await;
+    assert_eq!(q4.title, "江川市中级人民法院督查督办工作通报(2026年第四季度)");
+    assert_eq!(q4.number, "督季通〔2026〕4号");
+    assert_eq!(figures(&q4.totals), (4, 2, 1, 3, 3, "50.0%"));
+    assert_eq!(figures(&q4.previous_totals.clone().unwrap()), (1, 0, 0, 0, 1, "—"));
+    assert_eq!(figures(row(&q4.by_unit, "执行局")), (2, 1, 0, 2, 2, "0.0%"));
+    assert_eq!(
+        numbers(&q4.red_list),
+        [m.a.number.as_str(), m.d.number.as_str(), m.e.number.as_str()]
+    );
+    // 年度通报 of 2026 counts A as new too; 2025 had nothing.
+    let (_, year) = preview(&mut c, rp::ReportKind::Annual, "2026", "").await;
+    assert_eq!(year.title, "江川市中级人民法院2026年度督查督办工作通报");
+    assert_eq!(year.number, "督年通〔2026〕1号");
+    assert_eq!(figures(&year.totals), (5, 2, 1, 3, 3, "50.0%"));
+    assert_eq!(figures(row(&year.by_unit, "执行局")), (3, 1, 0, 2, 2, "0.0%"));
+    assert_eq!(figures(&year.previous_totals.clone().unwrap()), (0, 0, 0, 0, 0, "—"));
+    let criticized: HashSet<&str> = numbers(&year.criticized).into_iter().collect();
+    assert_eq!(criticized, HashSet::from([m.a.number.as_str(), m.d.number.as_str()]));
+
     // Bad input is refused, in Chinese, naming the field.
     let err = c
         .preview_report(rp::PreviewReportRequest {
