@@ -1,11 +1,11 @@
 //! All SQL of the reporting service. Other services' data is read only
 //! through the views they publish for reporting (`registry.report_*`,
-//! `assignment.report_*`).
+//! `assignment.report_*`, and the calendar as `assignment.working_calendar`).
 
 use crate::model::{Assignment, Dataset, Feedback, Figure, Item, Milestone, Unit, Urge};
 use crate::rules::{RuleRow, Rules};
-use chrono::{DateTime, NaiveDate, Utc, Weekday};
-use duban_core::calendar::{Calendar, YearCalendar};
+use chrono::{DateTime, Utc};
+use duban_core::calendar::Calendar;
 use duban_platform::Result;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
@@ -56,30 +56,9 @@ pub async fn unit(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Unit>> {
     row.as_ref().map(unit_from).transpose()
 }
 
-fn weekday_from_iso(n: i32) -> Option<Weekday> {
-    Weekday::try_from(u8::try_from(n - 1).ok()?).ok()
-}
-
 /// The working-day calendar, every year loaded.
 pub async fn calendar(db: impl PgExecutor<'_>) -> Result<Calendar> {
-    let rows =
-        sqlx::query("SELECT year, version, working_weekdays, holidays, workdays FROM assignment.report_calendar")
-            .fetch_all(db)
-            .await?;
-    let mut years = Vec::new();
-    for row in rows {
-        let weekdays: Vec<i32> = row.try_get("working_weekdays")?;
-        let holidays: Vec<NaiveDate> = row.try_get("holidays")?;
-        let workdays: Vec<NaiveDate> = row.try_get("workdays")?;
-        years.push(YearCalendar {
-            year: row.try_get("year")?,
-            version: row.try_get("version")?,
-            working_weekdays: weekdays.into_iter().filter_map(weekday_from_iso).collect(),
-            holidays: holidays.into_iter().collect(),
-            workdays: workdays.into_iter().collect(),
-        });
-    }
-    Ok(Calendar::new(years))
+    duban_platform::calendar::published(db).await
 }
 
 /// What a report reads of a court's follow-up.

@@ -1,11 +1,11 @@
 //! All SQL of the appraisal service. The directory and the calendar are read
 //! through the views their owners publish (migration 0020).
 
-use chrono::{DateTime, NaiveDate, Utc, Weekday};
-use duban_core::calendar::{Calendar, YearCalendar};
+use chrono::{DateTime, NaiveDate, Utc};
+use duban_core::calendar::Calendar;
 use duban_core::scoring::{Fact, Track, Whom};
 use duban_platform::Result;
-use sqlx::{PgConnection, PgExecutor, Row};
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -324,30 +324,9 @@ pub async fn people(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<PersonR
     )
 }
 
-fn weekday_from_iso(n: i32) -> Option<Weekday> {
-    Weekday::try_from(u8::try_from(n - 1).ok()?).ok()
-}
-
 /// The working-day calendar, every loaded year.
 pub async fn calendar(db: impl PgExecutor<'_>) -> Result<Calendar> {
-    let rows =
-        sqlx::query("SELECT year, version, working_weekdays, holidays, workdays FROM assignment.working_calendar")
-            .fetch_all(db)
-            .await?;
-    let mut years = Vec::new();
-    for row in rows {
-        let weekdays: Vec<i32> = row.try_get("working_weekdays")?;
-        let holidays: Vec<NaiveDate> = row.try_get("holidays")?;
-        let workdays: Vec<NaiveDate> = row.try_get("workdays")?;
-        years.push(YearCalendar {
-            year: row.try_get("year")?,
-            version: row.try_get("version")?,
-            working_weekdays: weekdays.into_iter().filter_map(weekday_from_iso).collect(),
-            holidays: holidays.into_iter().collect(),
-            workdays: workdays.into_iter().collect(),
-        });
-    }
-    Ok(Calendar::new(years))
+    duban_platform::calendar::published(db).await
 }
 
 // ---------------------------------------------------------------- periods

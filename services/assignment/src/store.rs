@@ -1,7 +1,7 @@
 //! All SQL of the assignment service.
 
 use crate::calendar_file::HolidayGroup;
-use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use duban_core::calendar::{Calendar, YearCalendar};
 use duban_core::item::UrgencyClass;
 use duban_core::policy::{MilestoneKind, Policy, Span};
@@ -21,23 +21,10 @@ pub struct StoredYear {
     pub loaded_by: String,
 }
 
-fn weekday_from_iso(n: i32) -> Option<Weekday> {
-    Weekday::try_from(u8::try_from(n - 1).ok()?).ok()
-}
-
 fn year_from_row(row: &PgRow) -> Result<StoredYear> {
-    let weekdays: Vec<i32> = row.try_get("working_weekdays")?;
-    let holidays: Vec<NaiveDate> = row.try_get("holidays")?;
-    let workdays: Vec<NaiveDate> = row.try_get("workdays")?;
     let groups: serde_json::Value = row.try_get("groups")?;
     Ok(StoredYear {
-        calendar: YearCalendar {
-            year: row.try_get("year")?,
-            version: row.try_get("version")?,
-            working_weekdays: weekdays.into_iter().filter_map(weekday_from_iso).collect(),
-            holidays: holidays.into_iter().collect(),
-            workdays: workdays.into_iter().collect(),
-        },
+        calendar: duban_platform::calendar::year_from_row(row)?,
         groups: serde_json::from_value(groups).map_err(anyhow::Error::from)?,
         source: row.try_get("source")?,
         content: row.try_get("content")?,
