@@ -147,6 +147,15 @@ pub fn compose(issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Doc {
             };
             let before: Vec<_> = frame.relevant(&frame.previous).collect();
             doc.previous_totals = Some(frame.count(&before, &frame.previous));
+            if issue.kind != ReportKind::Monthly {
+                doc.trend = frame.trend(
+                    issue
+                        .period
+                        .months()
+                        .into_iter()
+                        .map(|m| (format!("{}月", m.issue()), span(m, &frame.tz))),
+                );
+            }
             doc.by_unit = frame.by_unit(&frame.window);
             doc.by_leader = frame.by_leader(&frame.window);
             doc.by_source = frame.by_source(&frame.window);

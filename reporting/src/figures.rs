@@ -155,6 +155,24 @@ impl<'a> Frame<'a> {
         rows
     }
 
+    /// One row per named window that has begun by `as_of` (a quarter's or
+    /// year's months), with bars scaled across them: the trend.
+    pub fn trend(&self, windows: impl IntoIterator<Item = (String, Window)>) -> Vec<CountRow> {
+        let mut rows: Vec<CountRow> = windows
+            .into_iter()
+            .filter(|(_, w)| w.start < self.as_of)
+            .map(|(name, w)| {
+                let list: Vec<_> = self.relevant(&w).collect();
+                CountRow {
+                    name,
+                    ..self.count(&list, &w)
+                }
+            })
+            .collect();
+        scale_bars(&mut rows);
+        rows
+    }
+
     pub fn by_unit(&self, w: &Window) -> Vec<CountRow> {
         self.table(w, |a| {
             let order = self

@@ -300,6 +300,9 @@ pub struct Doc {
     pub totals: CountRow,
     pub lights: Lights,
     pub previous_totals: Option<CountRow>,
+    /// A quarter's or year's month by month (逐月情况), to the month of the figures.
+    #[serde(default)]
+    pub trend: Vec<CountRow>,
     pub by_unit: Vec<CountRow>,
     pub by_leader: Vec<CountRow>,
     pub by_source: Vec<CountRow>,

@@ -128,6 +128,22 @@ impl Period {
         }
     }
 
+    /// The months of a quarter or year (a month is its own; a week has none).
+    pub fn months(self) -> Vec<Period> {
+        match self {
+            Period::Week { .. } => Vec::new(),
+            _ => {
+                let (mut m, end) = (Period::month_of(self.start()), self.end_exclusive());
+                let mut out = Vec::new();
+                while m.start() < end {
+                    out.push(m);
+                    m = m.next();
+                }
+                out
+            }
+        }
+    }
+
     /// The first day of the period.
     pub fn start(self) -> NaiveDate {
         match self {
@@ -286,5 +302,32 @@ mod tests {
         assert_eq!(ReportKind::Weekly.parse_period("2026-W54"), None);
         assert_eq!(ReportKind::Quarterly.parse_period("2026-Q5"), None);
         assert_eq!(ReportKind::from_code("月通报"), Some(ReportKind::Monthly));
+    }
+
+    #[test]
+    fn months_of_a_period() {
+        let months = |kind: ReportKind, p: &str| -> Vec<String> {
+            kind.parse_period(p)
+                .unwrap()
+                .months()
+                .iter()
+                .map(|m| m.to_string())
+                .collect()
+        };
+        assert_eq!(
+            months(ReportKind::Quarterly, "2026-Q4"),
+            ["2026-10", "2026-11", "2026-12"]
+        );
+        assert_eq!(
+            months(ReportKind::Quarterly, "2027-Q1"),
+            ["2027-01", "2027-02", "2027-03"]
+        );
+        let year = months(ReportKind::Annual, "2026");
+        assert_eq!(
+            (year.len(), year[0].as_str(), year[11].as_str()),
+            (12, "2026-01", "2026-12")
+        );
+        assert_eq!(months(ReportKind::Monthly, "2026-02"), ["2026-02"]);
+        assert!(months(ReportKind::Weekly, "2026-W42").is_empty());
     }
 }

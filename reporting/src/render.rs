@@ -15,6 +15,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("_foot.html", include_str!("../templates/_foot.html")),
     ("_section.html", include_str!("../templates/_section.html")),
     ("_counts.html", include_str!("../templates/_counts.html")),
+    ("_bars.html", include_str!("../templates/_bars.html")),
     ("_lines.html", include_str!("../templates/_lines.html")),
     ("_counts.txt", include_str!("../templates/_counts.txt")),
     ("_lines.txt", include_str!("../templates/_lines.txt")),

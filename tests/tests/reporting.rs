@@ -428,12 +428,48 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     assert_eq!(figures(&q3.previous_totals.clone().unwrap()), (0, 0, 0, 0, 0, "—"));
     assert!(q3.red_list.is_empty() && q3.criticized.is_empty());
     assert!(q3_out.text.contains("2026年第三季度"), "{}", q3_out.text);
+    // With the quarter month by month (逐月情况).
+    let months = |doc: &Doc| -> Vec<(String, (u32, u32, u32, u32, u32, String))> {
+        doc.trend
+            .iter()
+            .map(|r| {
+                let (a, b, c, d, e, f) = figures(r);
+                (r.name.clone(), (a, b, c, d, e, f.to_owned()))
+            })
+            .collect()
+    };
+    let nothing = (0, 0, 0, 0, 0, "—".to_owned());
+    assert_eq!(
+        months(&q3),
+        [
+            ("7月".to_owned(), nothing.clone()),
+            ("8月".to_owned(), nothing.clone()),
+            ("9月".to_owned(), (1, 0, 0, 0, 1, "—".to_owned())),
+        ]
+    );
+    assert!(q3_out.text.contains("逐月情况") && q3_out.html.contains("逐月办结与月末逾期"));
     let (_, q4) = preview(&mut c, rp::ReportKind::Quarterly, "2026-Q4", "").await;
     assert_eq!(q4.title, "江川市中级人民法院督查督办工作通报(2026年第四季度)");
     assert_eq!(q4.number, "督季通〔2026〕4号");
     assert_eq!(figures(&q4.totals), (4, 2, 1, 3, 3, "50.0%"));
     assert_eq!(figures(&q4.previous_totals.clone().unwrap()), (1, 0, 0, 0, 1, "—"));
     assert_eq!(figures(row(&q4.by_unit, "执行局")), (2, 1, 0, 2, 2, "0.0%"));
+    // October as its bulletin counts it; November so far (as at 11-02 09:00)
+    // finished nothing and still has A, D, E overdue; December has not begun.
+    assert_eq!(
+        months(&q4),
+        [
+            ("10月".to_owned(), (4, 2, 1, 3, 3, "50.0%".to_owned())),
+            ("11月".to_owned(), (0, 0, 0, 3, 3, "—".to_owned())),
+        ]
+    );
+    assert_eq!(
+        q4.trend
+            .iter()
+            .map(|r| (r.completed_pct, r.overdue_pct))
+            .collect::<Vec<_>>(),
+        [(66, 100), (0, 100)]
+    );
     assert_eq!(
         numbers(&q4.red_list),
         [m.a.number.as_str(), m.d.number.as_str(), m.e.number.as_str()]
@@ -445,6 +481,14 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     assert_eq!(figures(&year.totals), (5, 2, 1, 3, 3, "50.0%"));
     assert_eq!(figures(row(&year.by_unit, "执行局")), (3, 1, 0, 2, 2, "0.0%"));
     assert_eq!(figures(&year.previous_totals.clone().unwrap()), (0, 0, 0, 0, 0, "—"));
+    let year_months = months(&year);
+    assert_eq!(year_months.len(), 11, "January to November: {year_months:?}");
+    assert!(year_months[..8].iter().all(|(_, f)| *f == nothing), "{year_months:?}");
+    // September to November as the quarters count them.
+    let autumn: Vec<_> = months(&q3)[2..].iter().cloned().chain(months(&q4)).collect();
+    assert_eq!(year_months[8..], autumn[..]);
+    // The monthly bulletin has no trend of its own.
+    assert!(doc.trend.is_empty());
     let criticized: HashSet<&str> = numbers(&year.criticized).into_iter().collect();
     assert_eq!(criticized, HashSet::from([m.a.number.as_str(), m.d.number.as_str()]));
 
