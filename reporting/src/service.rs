@@ -88,14 +88,6 @@ fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     Uuid::parse_str(value.trim()).map_err(|_| Error::invalid(field, "is not a valid id (UUID)", "编号格式不正确"))
 }
 
-fn optional_id(field: &str, value: &str) -> Result<Option<Uuid>> {
-    if value.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse_id(field, value).map(Some)
-    }
-}
-
 /// The kind and period of a request, checked.
 fn kind_and_period(kind: i32, period: &str) -> Result<(ReportKind, Period)> {
     let kind = kind_from(kind).ok_or_else(|| {
@@ -176,12 +168,34 @@ impl ReportingService {
     }
 
     /// The court a request names, or the first court with a ledger.
-    async fn court(&self, id: Option<Uuid>) -> Result<Unit> {
-        match id {
-            Some(id) => store::unit(&self.pool, id)
-                .await?
-                .filter(|u| u.kind == "court")
-                .ok_or_else(|| Error::not_found("court", "法院", id)),
+    /// A unit named by id or by code (e.g. jczy-zxj); `None` when blank.
+    async fn unit_named(&self, field: &'static str, value: &str) -> Result<Option<Unit>> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let found = match Uuid::parse_str(value) {
+            Ok(id) => store::unit(&self.pool, id).await?,
+            Err(_) => store::unit_by_code(&self.pool, value).await?,
+        };
+        found.map(Some).ok_or_else(|| {
+            Error::invalid(
+                field,
+                &format!("no unit has the id or code {value}"),
+                &format!("没有编号或代码为“{value}”的单位"),
+            )
+        })
+    }
+
+    /// The court a request names (by id or code), or the first with items.
+    async fn court(&self, named: &str) -> Result<Unit> {
+        match self.unit_named("court_id", named).await? {
+            Some(u) if u.kind == "court" => Ok(u),
+            Some(u) => Err(Error::invalid(
+                "court_id",
+                &format!("{} is not a court", u.name),
+                &format!("“{}”不是法院", u.name),
+            )),
             None => store::courts(&self.pool)
                 .await?
                 .into_iter()
@@ -302,9 +316,19 @@ impl ReportingService {
 
     pub async fn preview(&self, p: &Principal, req: &pb::PreviewReportRequest) -> Result<pb::PreviewReportResponse> {
         let (kind, period) = kind_and_period(req.kind, &req.period)?;
-        let court = self.court(optional_id("court_id", &req.court_id)?).await?;
+        let court = self.court(&req.court_id).await?;
         p.authorize_on(Action::ReadReports, &court.ancestry)?;
-        let unit = optional_id("unit_id", &req.unit_id)?;
+        let unit = match self.unit_named("unit_id", &req.unit_id).await? {
+            Some(u) if u.ancestry.contains(&court.id) && u.id != court.id => Some(u.id),
+            Some(u) => {
+                return Err(Error::invalid(
+                    "unit_id",
+                    &format!("{} is not a unit of {}", u.name, court.name),
+                    &format!("“{}”不是{}的单位", u.name, court.name),
+                ));
+            }
+            None => None,
+        };
         let format = pb::PreviewFormat::try_from(req.format).unwrap_or(pb::PreviewFormat::Unspecified);
         let now = self.clock.now().await?;
         let mut built = self
@@ -403,7 +427,7 @@ impl ReportingService {
     pub async fn issue(&self, p: &Principal, req: &pb::IssueReportRequest) -> Result<pb::IssueReportResponse> {
         duban_platform::mutation::check_request_id(&req.request_id)?;
         let (kind, period) = kind_and_period(req.kind, &req.period)?;
-        let court = self.court(optional_id("court_id", &req.court_id)?).await?;
+        let court = self.court(&req.court_id).await?;
         p.authorize_on(Action::IssueReports, &court.ancestry)?;
         let now = self.clock.now().await?;
         let built = self.build(kind, period, &court, None, now, None, true).await?;

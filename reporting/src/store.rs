@@ -48,6 +48,15 @@ pub async fn courts(db: impl PgExecutor<'_>) -> Result<Vec<Unit>> {
     rows.iter().map(unit_from).collect()
 }
 
+/// A unit by its code (e.g. jczy-zxj).
+pub async fn unit_by_code(db: impl PgExecutor<'_>, code: &str) -> Result<Option<Unit>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{UNIT_COLUMNS} WHERE code = $1")))
+        .bind(code)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(unit_from).transpose()
+}
+
 pub async fn unit(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Unit>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{UNIT_COLUMNS} WHERE id = $1")))
         .bind(id)

@@ -416,6 +416,26 @@ async fn each_kind_of_report_from_a_hand_made_month() {
     );
     let c_soon = friday.due_soon.iter().find(|l| l.number == m.c.number).unwrap();
     assert_eq!(c_soon.note, "“办结”须于10月19日前完成");
+    // The unit may be named by its code; an unknown code or a unit of no
+    // court is refused, naming the field.
+    let (_, by_code) = preview(&mut c, rp::ReportKind::Friday, "2026-W42", "jczy-zxj").await;
+    assert_eq!(by_code.due_soon, friday.due_soon);
+    for (court, unit) in [("", "no-such-unit"), ("jczy-zxj", "")] {
+        let err = c
+            .preview_report(rp::PreviewReportRequest {
+                kind: rp::ReportKind::Friday as i32,
+                period: "2026-W42".into(),
+                court_id: court.into(),
+                unit_id: unit.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+        let details = tonic_types::StatusExt::get_error_details(&err);
+        let field = &details.bad_request().unwrap().field_violations[0].field;
+        assert_eq!(field, if court.is_empty() { "unit_id" } else { "court_id" });
+    }
 
     // 季度通报: the third quarter ends at 24:00 on 09-30 with A just assigned
     // (new, open, nothing due yet); the fourth, as at now (11-02 09:00), counts

@@ -41,10 +41,10 @@ pub enum ReportCommand {
         /// Where to write it; standard output when absent (html and text).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The court (id); default the first court with a ledger.
+        /// The court (code, e.g. jczy, or id); default the first court with a ledger.
         #[arg(long)]
         court: Option<String>,
-        /// For the Friday reminder: the unit (id); default the first with open assignments.
+        /// For the Friday reminder: the unit (code, e.g. jczy-zxj, or id); default the first with open assignments.
         #[arg(long)]
         unit: Option<String>,
         #[command(flatten)]
