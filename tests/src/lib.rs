@@ -369,6 +369,54 @@ pub async fn assign(client: &mut Assignments, item_id: &str) -> duban_proto::ass
         .swap_remove(0)
 }
 
+/// An assignment as its service shows it now.
+pub async fn get_assignment(client: &mut Assignments, id: &str) -> duban_proto::assignment::v1::Assignment {
+    client
+        .get_assignment(duban_proto::assignment::v1::GetAssignmentRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The unit signs for `a` (签收) with its deployment.
+pub async fn acknowledge(
+    client: &mut Assignments,
+    a: &duban_proto::assignment::v1::Assignment,
+    deployment: &str,
+) -> duban_proto::assignment::v1::Assignment {
+    client
+        .acknowledge(duban_proto::assignment::v1::AcknowledgeRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            deployment: deployment.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The unit reports on `a`: feedback of `kind` (initial, progress, completion…).
+pub async fn feedback(
+    client: &mut Assignments,
+    a: &duban_proto::assignment::v1::Assignment,
+    kind: &str,
+    text: &str,
+) -> duban_proto::assignment::v1::Assignment {
+    client
+        .submit_feedback(duban_proto::assignment::v1::SubmitFeedbackRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            kind: kind.into(),
+            text: text.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A fresh request id.
 pub fn rid() -> String {
     Uuid::new_v4().to_string()

@@ -5,7 +5,7 @@
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{TestApp, date as d, rid, uuid};
+use duban_tests::{TestApp, date as d, get_assignment, rid, uuid};
 use tonic::Code;
 
 fn due(a: &pb::Assignment) -> Vec<(String, reg::Date)> {
@@ -13,13 +13,6 @@ fn due(a: &pb::Assignment) -> Vec<(String, reg::Date)> {
         .iter()
         .map(|m| (m.kind.clone(), m.due_date.unwrap()))
         .collect()
-}
-
-async fn get(c: &mut duban_tests::Assignments, id: &str) -> pb::Assignment {
-    c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 #[tokio::test]
@@ -145,8 +138,8 @@ async fn an_item_followed_from_assignment_to_close_out() {
     // The next day: the co-unit never signed (red), the lead unit owes its
     // initial report on the make-up Saturday 10-10 (yellow).
     app.set_clock("2026-10-09T09:00:00+08:00").await;
-    assert_eq!(get(&mut admin, &co.id).await.light, "red");
-    assert_eq!(get(&mut admin, &lead.id).await.light, "yellow");
+    assert_eq!(get_assignment(&mut admin, &co.id).await.light, "red");
+    assert_eq!(get_assignment(&mut admin, &lead.id).await.light, "yellow");
     // Verifying what was never reported: refused, naming the state.
     let err = admin
         .verify(pb::VerifyRequest {
@@ -334,7 +327,7 @@ async fn an_item_followed_from_assignment_to_close_out() {
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     // Once both are done, a failed re-inspection reopens the item: round 2.
-    let co_now = get(&mut admin, &co.id).await;
+    let co_now = get_assignment(&mut admin, &co.id).await;
     let lat_liaison = app.token(&[Role::UnitLiaison], &[uuid(&lat.id)]).await;
     let mut lat_unit = app.assignments(&lat_liaison).await;
     let co_now = lat_unit

@@ -5,7 +5,7 @@
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{TestApp, date as d, rid, uuid};
+use duban_tests::{TestApp, date as d, get_assignment, rid, uuid};
 use std::time::Duration;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -29,13 +29,6 @@ fn step(date: reg::Date, what: &str) -> pb::PlanStep {
         date: Some(date),
         what: what.into(),
     }
-}
-
-async fn get(c: &mut duban_tests::Assignments, id: &str) -> pb::Assignment {
-    c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 async fn feedback(
@@ -62,7 +55,7 @@ async fn feedback(
 /// background sweep (every second in tests) to issue `n` of them.
 async fn urges(c: &mut duban_tests::Assignments, id: &str, n: usize) -> Vec<(String, String)> {
     for _ in 0..150 {
-        let a = get(c, id).await;
+        let a = get_assignment(c, id).await;
         if a.urges.len() >= n {
             return a
                 .urges
@@ -121,7 +114,7 @@ async fn a_major_item_goes_by_an_approved_plan() {
 
     // The plan: steps must be dated after today and in order.
     app.set_clock("2026-09-10T10:00:00+08:00").await;
-    let a = get(&mut unit, &a.id).await;
+    let a = get_assignment(&mut unit, &a.id).await;
     let submit = |steps: Vec<pb::PlanStep>, etag: &str| pb::SubmitPlanRequest {
         request_id: rid(),
         id: a.id.clone(),
@@ -200,13 +193,13 @@ async fn a_major_item_goes_by_an_approved_plan() {
     // plan.1's window runs from 9-11 10:00 to 10-01 00:00 (470 h): 75% is
     // 9-26 02:30, before the eve (9-29).
     app.set_clock("2026-09-26T02:00:00+08:00").await;
-    assert_eq!(get(&mut unit, &a.id).await.light, "green");
+    assert_eq!(get_assignment(&mut unit, &a.id).await.light, "green");
     app.set_clock("2026-09-26T03:00:00+08:00").await;
-    assert_eq!(get(&mut unit, &a.id).await.light, "yellow");
+    assert_eq!(get_assignment(&mut unit, &a.id).await.light, "yellow");
 
     // Progress against the plan keeps its state and meets the step it names.
     app.set_clock("2026-09-28T10:00:00+08:00").await;
-    let a = get(&mut unit, &a.id).await;
+    let a = get_assignment(&mut unit, &a.id).await;
     let err = feedback(&mut unit, &a, "initial", "调研完成", 1).await.unwrap_err();
     assert_eq!((err.code(), field(&err)), (Code::InvalidArgument, "plan_step".into()));
     let err = feedback(&mut unit, &a, "progress", "调研完成", 5).await.unwrap_err();
@@ -229,10 +222,10 @@ async fn a_major_item_goes_by_an_approved_plan() {
             ("monthly".to_string(), "2026-10".to_string())
         ]
     );
-    assert_eq!(get(&mut unit, &a.id).await.light, "red");
+    assert_eq!(get_assignment(&mut unit, &a.id).await.light, "red");
 
     // The completion report covers the rest of the plan.
-    let a = get(&mut unit, &a.id).await;
+    let a = get_assignment(&mut unit, &a.id).await;
     let a = feedback(&mut unit, &a, "completion", "制度已出台并运行", 0)
         .await
         .unwrap();
@@ -311,11 +304,11 @@ async fn continuing_attention_keeps_an_item_on_the_ledger_with_stage_reports() {
         .unwrap()
         .into_inner();
     assert!(list.assignments.iter().all(|x| x.id != a.id));
-    assert_eq!(get(&mut office, &a.id).await.state, "verified");
+    assert_eq!(get_assignment(&mut office, &a.id).await.state, "verified");
 
     // A stage report meets the one owed and owes the next (9-21 + 1 month).
     app.set_clock("2026-09-21T10:00:00+08:00").await;
-    let a = get(&mut unit, &a.id).await;
+    let a = get_assignment(&mut unit, &a.id).await;
     let a = feedback(&mut unit, &a, "stage_report", "满意度升至96%", 0)
         .await
         .unwrap();

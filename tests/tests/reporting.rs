@@ -21,7 +21,7 @@ use duban_proto::reporting::v1::reporting_service_client::ReportingServiceClient
 use duban_reporting::model::{Doc, Line};
 use duban_tests::smtp::SmtpServer;
 use duban_tests::worker::start as start_worker;
-use duban_tests::{Assignments, TestApp, rid, uuid};
+use duban_tests::{Assignments, TestApp, acknowledge, get_assignment, rid, uuid};
 use std::collections::HashSet;
 use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
@@ -56,15 +56,8 @@ fn numbers(lines: &[Line]) -> Vec<&str> {
     lines.iter().map(|l| l.number.as_str()).collect()
 }
 
-async fn get(c: &mut Assignments, id: &str) -> pb::Assignment {
-    c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn feedback(c: &mut Assignments, id: &str, kind: &str, text: &str, figures: &[(&str, f64)]) {
-    let a = get(c, id).await;
+    let a = get_assignment(c, id).await;
     c.submit_feedback(pb::SubmitFeedbackRequest {
         request_id: rid(),
         id: id.into(),
@@ -96,19 +89,12 @@ async fn feedback(c: &mut Assignments, id: &str, kind: &str, text: &str, figures
 }
 
 async fn ack(c: &mut Assignments, id: &str) {
-    let a = get(c, id).await;
-    c.acknowledge(pb::AcknowledgeRequest {
-        request_id: rid(),
-        id: id.into(),
-        etag: a.etag,
-        deployment: "专题研究部署,明确专人负责".into(),
-    })
-    .await
-    .unwrap();
+    let a = get_assignment(c, id).await;
+    acknowledge(c, &a, "专题研究部署,明确专人负责").await;
 }
 
 async fn verify(c: &mut Assignments, id: &str) {
-    let a = get(c, id).await;
+    let a = get_assignment(c, id).await;
     c.verify(pb::VerifyRequest {
         request_id: rid(),
         id: id.into(),

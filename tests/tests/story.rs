@@ -15,7 +15,7 @@ use duban_core::Role;
 use duban_platform::clock::Clock;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{Assignments, TestApp, date as d, rid, uuid};
+use duban_tests::{Assignments, TestApp, acknowledge, date as d, feedback, get_assignment, rid, uuid};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -34,39 +34,6 @@ fn milestone<'a>(a: &'a pb::Assignment, kind: &str) -> &'a pb::AssignmentMilesto
 /// Seconds since the epoch of an RFC 3339 instant.
 fn secs(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp()
-}
-
-async fn get(c: &mut Assignments, id: &str) -> pb::Assignment {
-    c.get_assignment(pb::GetAssignmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn ack(c: &mut Assignments, a: &pb::Assignment, deployment: &str) -> pb::Assignment {
-    c.acknowledge(pb::AcknowledgeRequest {
-        request_id: rid(),
-        id: a.id.clone(),
-        etag: a.etag.clone(),
-        deployment: deployment.into(),
-    })
-    .await
-    .unwrap()
-    .into_inner()
-}
-
-async fn feedback(c: &mut Assignments, a: &pb::Assignment, kind: &str, text: &str) -> pb::Assignment {
-    c.submit_feedback(pb::SubmitFeedbackRequest {
-        request_id: rid(),
-        id: a.id.clone(),
-        etag: a.etag.clone(),
-        kind: kind.into(),
-        text: text.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .into_inner()
 }
 
 async fn accept(c: &mut Assignments, a: &pb::Assignment, grade: &str, checked: &str) -> pb::Assignment {
@@ -230,13 +197,13 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     // Unit B signs the same afternoon: its next milestone (initial, 10-10) is
     // neither due by the next working day (10-08) nor 75% used: green.
     app.set_clock("2026-09-30T15:00:00+08:00").await;
-    let b = ack(&mut unit_b, &b, "庭务会研究,指定专人负责立案环节配合").await;
+    let b = acknowledge(&mut unit_b, &b, "庭务会研究,指定专人负责立案环节配合").await;
     assert_eq!((b.state.as_str(), b.light.as_str()), ("acknowledged", "green"));
     assert_eq!(
         milestone(&b, "deploy").met_time.unwrap().seconds,
         secs("2026-09-30T15:00:00+08:00")
     );
-    assert_eq!(get(&mut office, &a.id).await.light, "yellow");
+    assert_eq!(get_assignment(&mut office, &a.id).await.light, "yellow");
 
     // 3. Unit A on time; unit B late.
     // 10-08 08:00, first morning after the holiday: B's initial window (9-30
@@ -244,8 +211,8 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     // the next working day (10-09): still green. A signs and reports.
     app.set_clock("2026-10-08T08:00:00+08:00").await;
     sweep(&sweeper).await;
-    assert_eq!(get(&mut office, &b.id).await.light, "green");
-    let a = ack(&mut unit_a, &a, "局党组专题研究,成立攻坚专班").await;
+    assert_eq!(get_assignment(&mut office, &b.id).await.light, "green");
+    let a = acknowledge(&mut unit_a, &a, "局党组专题研究,成立攻坚专班").await;
     let a = feedback(&mut unit_a, &a, "initial", "已梳理涉企积案58件,逐案明确承办人").await;
     assert_eq!((a.state.as_str(), a.light.as_str()), ("in_progress", "green"));
     assert!(milestone(&a, "deploy").met_time.is_some() && milestone(&a, "initial").met_time.is_some());
@@ -254,8 +221,8 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     // and the sweep reminds B (only B: A has reported).
     app.set_clock("2026-10-09T09:00:00+08:00").await;
     sweep(&sweeper).await;
-    assert_eq!(get(&mut office, &b.id).await.light, "yellow");
-    assert_eq!(get(&mut office, &a.id).await.light, "green");
+    assert_eq!(get_assignment(&mut office, &b.id).await.light, "yellow");
+    assert_eq!(get_assignment(&mut office, &a.id).await.light, "green");
 
     // 10-11 (Sunday): 10-10 24:00 has passed without B's report: red, and an
     // automatic urge no. 1, answer due 24:00 of the next working day (10-12);
@@ -263,7 +230,7 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     app.set_clock("2026-10-11T09:00:00+08:00").await;
     sweep(&sweeper).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let b = get(&mut office, &b.id).await;
+    let b = get_assignment(&mut office, &b.id).await;
     assert_eq!(b.light, "red");
     assert_eq!(b.urges.len(), 1, "{:?}", b.urges);
     let first = &b.urges[0];
@@ -277,7 +244,7 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
         secs("2026-10-13T00:00:00+08:00")
     );
     assert!(first.response_time.is_none() && first.justified.is_none());
-    assert!(get(&mut office, &a.id).await.urges.is_empty());
+    assert!(get_assignment(&mut office, &a.id).await.urges.is_empty());
 
     // 10-12 (Monday): B answers; the office finds no justified reason: one
     // urge against B, not yet flagged.
@@ -441,8 +408,8 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
         .into_inner();
     assert_eq!(previous.week, Some(d(2026, 10, 12)));
     assert!(previous.assignments.is_empty(), "{:?}", previous.assignments);
-    assert_eq!(get(&mut office, &a.id).await.state, "closed_out");
-    assert_eq!(get(&mut office, &b.id).await.state, "closed_out");
+    assert_eq!(get_assignment(&mut office, &a.id).await.state, "closed_out");
+    assert_eq!(get_assignment(&mut office, &b.id).await.state, "closed_out");
 
     // 6. 回头看 on Monday 10-19: it failed, the item is reopened: round 2 to
     //    the same units, from 10-19: 10-20 (1), 10-21, 10-22 (3), 10-23,
@@ -501,7 +468,7 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     // Round 2's deploy and this one's (10-20) are due the next working day:
     // all three are reminded.
     sweep(&sweeper).await;
-    let c = ack(&mut unit_b, &single[0], "立即组织更换").await;
+    let c = acknowledge(&mut unit_b, &single[0], "立即组织更换").await;
     let c = feedback(&mut unit_b, &c, "completion", "导诉标识已全部更换").await;
     let c = accept(&mut office, &c, "good", "现场查看导诉标识").await;
     let passed = office
