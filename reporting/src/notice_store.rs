@@ -105,15 +105,23 @@ pub async fn subject(db: impl PgExecutor<'_>, assignment: Uuid) -> Result<Option
     }))
 }
 
-/// A milestone's due date (its deadline is 24:00 of that day).
-pub async fn milestone_due(db: impl PgExecutor<'_>, assignment: Uuid, kind: &str) -> Result<Option<NaiveDate>> {
-    Ok(
-        sqlx::query_scalar("SELECT due_date FROM assignment.report_milestones WHERE assignment_id = $1 AND kind = $2")
-            .bind(assignment)
-            .bind(kind)
-            .fetch_optional(db)
-            .await?,
+/// A milestone of an assignment: its last day, the instant it falls due,
+/// and when it was met.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct MilestoneDue {
+    pub due_date: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub met_at: Option<DateTime<Utc>>,
+}
+
+pub async fn milestone(db: impl PgExecutor<'_>, assignment: Uuid, kind: &str) -> Result<Option<MilestoneDue>> {
+    Ok(sqlx::query_as(
+        "SELECT due_date, due_at, met_at FROM assignment.report_milestones WHERE assignment_id = $1 AND kind = $2",
     )
+    .bind(assignment)
+    .bind(kind)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// When an urge's answer is due.

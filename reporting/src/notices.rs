@@ -79,6 +79,25 @@ pub fn parse(event_type: &str, payload: &serde_json::Value) -> Option<Raised> {
     }
 }
 
+/// Why a reminder is not worth sending by the time it can go (a worker was
+/// down when it was raised): its milestone was met meanwhile, or has
+/// fallen due (the urge for a missed milestone follows on its own). `None`
+/// when it is still ahead.
+pub fn stale_reminder(m: &store::MilestoneDue, now: DateTime<Utc>, tz: &chrono_tz::Tz) -> Option<String> {
+    if let Some(met) = m.met_at.filter(|met| *met <= now) {
+        return Some(format!(
+            "发送前该节点已于{}办理,不再提醒",
+            month_day(met.with_timezone(tz).date_naive())
+        ));
+    }
+    (m.due_at <= now).then(|| {
+        format!(
+            "发送前该节点已于{}24时到期,临近提醒已过时效,未发送(逾期将另行催办)",
+            month_day(m.due_date)
+        )
+    })
+}
+
 /// A notice as rendered and archived (the template's context).
 #[derive(Debug, Clone, Serialize)]
 pub struct Notice {
@@ -344,10 +363,11 @@ impl Notices {
             Raised::Urged { milestone, .. } => milestone.as_deref(),
             Raised::Flagged { .. } => None,
         };
-        let due = match milestone {
-            Some(m) => store::milestone_due(&mut *conn, assignment, m).await?,
+        let milestone = match milestone {
+            Some(m) => store::milestone(&mut *conn, assignment, m).await?,
             None => None,
         };
+        let due = milestone.map(|m| m.due_date);
         let answer_due = match raised {
             Raised::Urged { seq, .. } => store::urge_answer_due(&mut *conn, assignment, *seq).await?,
             _ => None,
@@ -400,7 +420,14 @@ impl Notices {
                 email: p.email.clone(),
             })
             .collect();
-        crate::store::insert_deliveries(conn, id, &recipients, service.domain(), ctx.now).await?;
+        let skip = match raised {
+            Raised::Reminder { .. } => milestone.and_then(|m| stale_reminder(&m, ctx.now, &tz)),
+            _ => None,
+        };
+        if let Some(why) = &skip {
+            tracing::info!(event = e.id, report = %id, reason = %why, "a reminder out of date; archived, not sent");
+        }
+        crate::store::insert_deliveries(conn, id, &recipients, service.domain(), skip.as_deref(), ctx.now).await?;
         for p in people.iter().filter(|p| p.email.is_empty()) {
             tracing::warn!(person = %p.id, name = %p.name, report = %id, "no e-mail address; the notice is recorded as undeliverable");
             store::insert_undeliverable(
@@ -463,6 +490,40 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2026, 10, 9).unwrap(),
             tz: chrono_tz::Asia::Shanghai,
         }
+    }
+
+    #[test]
+    fn reminders_out_of_date_are_not_sent() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let tz = chrono_tz::Asia::Shanghai;
+        // Deploy due 10-08 24:00 (10-09 00:00 in court time).
+        let m = store::MilestoneDue {
+            due_date: NaiveDate::from_ymd_opt(2026, 10, 8).unwrap(),
+            due_at: at("2026-10-09T00:00:00+08:00"),
+            met_at: None,
+        };
+        // Raised 9-30 and sent at once, or late but still ahead: sent.
+        assert_eq!(stale_reminder(&m, at("2026-09-30T10:00:00+08:00"), &tz), None);
+        assert_eq!(stale_reminder(&m, at("2026-10-08T23:59:59+08:00"), &tz), None);
+        // At or after the deadline: out of date.
+        for now in ["2026-10-09T00:00:00+08:00", "2026-10-12T09:00:00+08:00"] {
+            assert_eq!(
+                stale_reminder(&m, at(now), &tz).as_deref(),
+                Some("发送前该节点已于10月8日24时到期,临近提醒已过时效,未发送(逾期将另行催办)"),
+                "{now}"
+            );
+        }
+        // Met before the worker came back: nothing to remind of.
+        let met = store::MilestoneDue {
+            met_at: Some(at("2026-10-07T16:00:00+08:00")),
+            ..m
+        };
+        assert_eq!(
+            stale_reminder(&met, at("2026-10-08T09:00:00+08:00"), &tz).as_deref(),
+            Some("发送前该节点已于10月7日办理,不再提醒")
+        );
+        // Met after `now` (a later instant than the notice's): still sent.
+        assert_eq!(stale_reminder(&met, at("2026-10-06T09:00:00+08:00"), &tz), None);
     }
 
     #[test]

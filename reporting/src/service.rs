@@ -402,7 +402,7 @@ impl ReportingService {
                 },
             )
             .await?;
-            store::insert_deliveries(conn, id, &b.recipients, &self.domain, ctx.now).await?;
+            store::insert_deliveries(conn, id, &b.recipients, &self.domain, None, ctx.now).await?;
             let mut unit_ids = court.ancestry.clone();
             if let Some(u) = &b.unit {
                 unit_ids.extend(u.ancestry.iter().filter(|x| !court.ancestry.contains(x)));
@@ -666,6 +666,7 @@ fn delivery_state(s: &str) -> pb::DeliveryState {
         "sending" => pb::DeliveryState::Sending,
         "sent" => pb::DeliveryState::Sent,
         "failed" => pb::DeliveryState::Failed,
+        "skipped" => pb::DeliveryState::Skipped,
         _ => pb::DeliveryState::Unspecified,
     }
 }

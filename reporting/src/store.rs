@@ -568,18 +568,22 @@ pub async fn insert_report(conn: &mut PgConnection, r: &NewReport<'_>) -> Result
 }
 
 /// A delivery job per recipient; the Message-ID is fixed here, once.
+/// Queues a report's deliveries, or with `skip` (the reason) records them
+/// as not sent.
 pub async fn insert_deliveries(
     conn: &mut PgConnection,
     report: Uuid,
     recipients: &[Recipient],
     domain: &str,
+    skip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     for r in recipients {
         sqlx::query(
             "INSERT INTO reporting.deliveries (id, report_id, person_id, recipient_name, recipient_email, message_id, \
-                                               state, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', clock_timestamp(), $7, $7) ON CONFLICT DO NOTHING",
+                                               state, next_attempt_at, last_error, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $8::text IS NULL THEN 'pending' ELSE 'skipped' END, \
+                     clock_timestamp(), coalesce($8, ''), $7, $7) ON CONFLICT DO NOTHING",
         )
         .bind(Uuid::new_v4())
         .bind(report)
@@ -588,6 +592,7 @@ pub async fn insert_deliveries(
         .bind(&r.email)
         .bind(crate::mail::message_id(report, &r.email, domain))
         .bind(now)
+        .bind(skip)
         .execute(&mut *conn)
         .await?;
     }
@@ -677,13 +682,13 @@ pub async fn deliveries(db: impl PgExecutor<'_>, reports: &[Uuid]) -> Result<Vec
     .await?)
 }
 
-/// Puts a report's failed deliveries (and, with `include_sent`, its sent
-/// ones) back in the queue; returns how many.
+/// Puts a report's failed and skipped deliveries (and, with `include_sent`,
+/// its sent ones) back in the queue; returns how many.
 pub async fn requeue(conn: &mut PgConnection, report: Uuid, include_sent: bool, now: DateTime<Utc>) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE reporting.deliveries SET state = 'pending', attempts = 0, next_attempt_at = clock_timestamp(), \
                 lease_until = NULL, last_error = '', updated_at = $3 \
-         WHERE report_id = $1 AND (state = 'failed' OR ($2 AND state = 'sent'))",
+         WHERE report_id = $1 AND (state IN ('failed', 'skipped') OR ($2 AND state = 'sent'))",
     )
     .bind(report)
     .bind(include_sent)

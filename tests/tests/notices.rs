@@ -4,7 +4,9 @@
 //! reporting workers (as replicas) turn each event into one archived notice
 //! mailed through a real SMTP server to the unit's head 胡振宇 and liaison
 //! 彭悦, once each; a restarted worker sends nothing again; a liaison
-//! without an e-mail address is recorded as a failed delivery.
+//! without an e-mail address is recorded as a failed delivery. And a worker
+//! that was down: the reminders out of date by the time it runs are
+//! archived but not sent (skipped, with why); the urge still goes out.
 
 use duban::app;
 use duban_core::Role;
@@ -319,5 +321,112 @@ async fn reminders_urges_and_criticism_reach_the_head_and_the_liaison_once() {
     assert_eq!(smtp.received().len(), 2 * 6 + 1);
     stop.cancel();
     worker.await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reminders_out_of_date_when_the_worker_comes_back_are_archived_not_sent() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let smtp = SmtpServer::start().await;
+    let s = worker::settings(Some(smtp.port()), None);
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let mut office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
+    let mut unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let mut c: Reports = ReportingServiceClient::with_interceptor(
+        app.channel(app::ServiceKind::Reporting).await,
+        duban::cli::Bearer::new(&app.admin_token).unwrap(),
+    );
+    sqlx::query("UPDATE reporting.schedules SET enabled = false")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    // No worker runs while all this happens.
+    app.set_clock("2026-09-30T10:00:00+08:00").await;
+    let item = app
+        .registered_item(reg::Item {
+            title: TITLE.into(),
+            lead_unit_id: zxj.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let number = item.number.clone();
+    duban_tests::assign(&mut office, &item.id).await;
+    app.eventually("assignment.reminder", 1).await;
+    // 10-09: deploy (due 10-08) missed: urge no. 1; initial (due 10-10) reminded.
+    app.set_clock("2026-10-09T09:00:00+08:00").await;
+    app.eventually("assignment.urged", 1).await;
+    app.eventually("assignment.reminder", 2).await;
+    // A second item, assigned 09:30 (deploy due 10-10: reminded at once),
+    // is signed for at 10:00.
+    app.set_clock("2026-10-09T09:30:00+08:00").await;
+    let second = app
+        .registered_item(reg::Item {
+            title: TITLE.into(),
+            lead_unit_id: zxj.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let b = duban_tests::assign(&mut office, &second.id).await;
+    app.eventually("assignment.reminder", 3).await;
+    app.set_clock("2026-10-09T10:00:00+08:00").await;
+    duban_tests::acknowledge(&mut unit, &b, "局党组专题研究").await;
+
+    // The worker comes back at 10:05.
+    app.set_clock("2026-10-09T10:05:00+08:00").await;
+    let (stop, w) = worker::start(&app, &s);
+    let all = settled(&mut c, 4).await;
+    let deploy = find(
+        &all,
+        &format!("【临近提醒】{number} {TITLE}(研究部署将于10月8日24时到期)"),
+    );
+    let met = find(
+        &all,
+        &format!("【临近提醒】{} {TITLE}(研究部署将于10月10日24时到期)", second.number),
+    );
+    for (n, why) in [
+        (
+            deploy,
+            "发送前该节点已于10月8日24时到期,临近提醒已过时效,未发送(逾期将另行催办)",
+        ),
+        (met, "发送前该节点已于10月9日办理,不再提醒"),
+    ] {
+        assert_eq!(n.deliveries.len(), 2, "{}", n.subject);
+        for d in &n.deliveries {
+            assert_eq!(d.state, rp::DeliveryState::Skipped as i32, "{d:?}");
+            assert_eq!(d.last_error, why);
+        }
+    }
+    // The urge and the reminder still ahead (initial, due 10-10) went out.
+    find(&all, &format!("【催办通知】{number} {TITLE}(第1次催办)"));
+    find(
+        &all,
+        &format!("【临近提醒】{number} {TITLE}(反馈初步落实情况将于10月10日24时到期)"),
+    );
+    let sent: Vec<rp::Report> = all
+        .iter()
+        .filter(|n| n.id != deploy.id && n.id != met.id)
+        .cloned()
+        .collect();
+    delivered_once(&sent, &smtp.received());
+
+    // The office may still send a skipped one by hand.
+    c.send_report(rp::SendReportRequest {
+        request_id: rid(),
+        id: deploy.id.clone(),
+        include_sent: false,
+    })
+    .await
+    .unwrap();
+    let all = settled(&mut c, 4).await;
+    let sent: Vec<rp::Report> = all.iter().filter(|n| n.id != met.id).cloned().collect();
+    delivered_once(&sent, &smtp.received());
+    stop.cancel();
+    w.await.unwrap();
     app.stop().await;
 }

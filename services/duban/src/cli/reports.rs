@@ -145,6 +145,7 @@ fn state(value: i32) -> &'static str {
         pb::DeliveryState::Sending => "发送中",
         pb::DeliveryState::Sent => "已送达",
         pb::DeliveryState::Failed => "发送失败",
+        pb::DeliveryState::Skipped => "未发送(已过时效)",
         pb::DeliveryState::Unspecified => "",
     }
 }
