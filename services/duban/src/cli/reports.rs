@@ -265,16 +265,13 @@ pub async fn run(data_dir: &Path, command: ReportCommand) -> anyhow::Result<()> 
                 .reports
                 .iter()
                 .map(|r| {
-                    let sent = r
-                        .deliveries
-                        .iter()
-                        .filter(|d| d.state == pb::DeliveryState::Sent as i32)
-                        .count();
-                    let failed = r
-                        .deliveries
-                        .iter()
-                        .filter(|d| d.state == pb::DeliveryState::Failed as i32)
-                        .count();
+                    let count =
+                        |state: pb::DeliveryState| r.deliveries.iter().filter(|d| d.state == state as i32).count();
+                    let (sent, failed, skipped) = (
+                        count(pb::DeliveryState::Sent),
+                        count(pb::DeliveryState::Failed),
+                        count(pb::DeliveryState::Skipped),
+                    );
                     vec![
                         time(&r.issued_time),
                         kind_name(r.kind).into(),
@@ -283,10 +280,11 @@ pub async fn run(data_dir: &Path, command: ReportCommand) -> anyhow::Result<()> 
                         format!(
                             "{sent}/{}{}",
                             r.deliveries.len(),
-                            if failed > 0 {
-                                format!(" (失败{failed})")
-                            } else {
-                                String::new()
+                            match (failed, skipped) {
+                                (0, 0) => String::new(),
+                                (f, 0) => format!(" (失败{f})"),
+                                (0, k) => format!(" (过时未发{k})"),
+                                (f, k) => format!(" (失败{f},过时未发{k})"),
                             }
                         ),
                         r.id.clone(),
