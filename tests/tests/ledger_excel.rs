@@ -415,7 +415,7 @@ async fn the_exported_ledger_has_the_office_headers_and_imports_again() {
 /// in the state it records; importing again assigns nothing twice.
 #[tokio::test]
 async fn an_old_ledgers_follow_up_is_taken_over() {
-    use duban::cli::items::{follow_up, import_rows};
+    use duban::cli::items::{follow_up, import_history, import_rows};
     use duban_proto::assignment::v1 as apb;
     let app = TestApp::spawn().await;
     app.load_demo().await;
@@ -514,16 +514,9 @@ async fn an_old_ledgers_follow_up_is_taken_over() {
         let imported = import_rows(registry, &ledger, &path, String::new(), false, false)
             .await
             .unwrap();
-        let history = follow_up(&ledger, &imported);
-        assignments
-            .import_assignments(apb::ImportAssignmentsRequest {
-                request_id: rid(),
-                dry_run: false,
-                assignments: history,
-            })
+        import_history(assignments, follow_up(&ledger, &imported), false)
             .await
             .unwrap()
-            .into_inner()
     };
     let out = take_over(&mut registry, &mut assignments).await;
     // Four rows were followed up (交办日期 makes the fourth one assigned); the
@@ -593,24 +586,23 @@ async fn an_old_ledgers_follow_up_is_taken_over() {
     assert_eq!(assignments_now, 5);
 
     // An unknown state names its row; nothing is imported.
-    let err = assignments
-        .import_assignments(apb::ImportAssignmentsRequest {
-            request_id: rid(),
-            dry_run: false,
-            assignments: vec![apb::HistoricalAssignment {
-                row: 7,
-                item_id: item.id.clone(),
-                assigned_on: Some(pb::Date {
-                    year: 2026,
-                    month: 9,
-                    day: 1,
-                }),
-                state: "待定".into(),
-                ..Default::default()
-            }],
-        })
-        .await
-        .unwrap_err();
+    let err = import_history(
+        &mut assignments,
+        vec![apb::HistoricalAssignment {
+            row: 7,
+            item_id: item.id.clone(),
+            assigned_on: Some(pb::Date {
+                year: 2026,
+                month: 9,
+                day: 1,
+            }),
+            state: "待定".into(),
+            ..Default::default()
+        }],
+        false,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let v = err.get_error_details().bad_request().unwrap().field_violations[0].clone();
     assert_eq!(v.field, "assignments[0].state");

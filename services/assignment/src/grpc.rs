@@ -252,11 +252,12 @@ impl AssignmentService for AssignmentGrpc {
 
     async fn import_assignments(
         &self,
-        request: Request<pb::ImportAssignmentsRequest>,
+        request: Request<tonic::Streaming<pb::ImportAssignmentsRequest>>,
     ) -> Result<Response<pb::ImportAssignmentsResponse>, Status> {
         let p = principal(&request)?;
+        let (options, history) = Assignments::receive_history(request.into_inner()).await?;
         Ok(Response::new(
-            self.assignments.import_assignments(&p, request.get_ref()).await?,
+            self.assignments.import_assignments(&p, &options, &history).await?,
         ))
     }
 }

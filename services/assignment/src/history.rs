@@ -22,6 +22,9 @@ use uuid::Uuid;
 /// Who the records say did what the old ledger did.
 const IMPORTER: &str = "台账导入";
 
+/// Most rows one import takes (as the registry's ledger import).
+const MAX_ROWS: usize = 200_000;
+
 /// An assignment's clock starts at the beginning of office hours on its day.
 const OFFICE_OPENS: Duration = Duration::hours(9);
 
@@ -35,13 +38,13 @@ struct Row<'a> {
 }
 
 /// The rows, or every problem with them, each naming its spreadsheet row.
-fn rows(req: &pb::ImportAssignmentsRequest) -> std::result::Result<Vec<Row<'_>>, Violations> {
+fn rows(list: &pb::HistoricalAssignments) -> std::result::Result<Vec<Row<'_>>, Violations> {
     let mut v = Violations::new();
-    if req.assignments.is_empty() {
+    if list.assignments.is_empty() {
         v.add("assignments", "is empty", "没有可导入的交办事项");
     }
     let mut out = Vec::new();
-    for (i, h) in req.assignments.iter().enumerate() {
+    for (i, h) in list.assignments.iter().enumerate() {
         let at = |f: &str| format!("assignments[{i}].{f}");
         let item_id = Uuid::parse_str(&h.item_id);
         if item_id.is_err() {
@@ -97,15 +100,34 @@ fn on_row(row: i32, e: Error) -> Error {
 }
 
 impl AssignmentService {
+    /// Receives a streamed ImportAssignments: the options, then every row.
+    pub async fn receive_history(
+        stream: tonic::Streaming<pb::ImportAssignmentsRequest>,
+    ) -> std::result::Result<(pb::ImportAssignmentsOptions, pb::HistoricalAssignments), tonic::Status> {
+        use duban_platform::upload::{Part, receive};
+        let (options, assignments) = receive(
+            stream,
+            |m| match m.part {
+                Some(pb::import_assignments_request::Part::Options(o)) => Part::Options(o),
+                Some(pb::import_assignments_request::Part::Rows(batch)) => Part::Rows(batch.assignments),
+                None => Part::Empty,
+            },
+            MAX_ROWS,
+        )
+        .await?;
+        Ok((options, pb::HistoricalAssignments { assignments }))
+    }
+
     pub async fn import_assignments(
         &self,
         p: &Principal,
-        req: &pb::ImportAssignmentsRequest,
+        options: &pb::ImportAssignmentsOptions,
+        history: &pb::HistoricalAssignments,
     ) -> Result<pb::ImportAssignmentsResponse> {
         p.authorize_role(Action::Assign)?;
-        let rows = rows(req).map_err(Error::InvalidArgument)?;
-        let ctx = self.context(p, &req.request_id).await?;
-        if req.dry_run {
+        let rows = rows(history).map_err(Error::InvalidArgument)?;
+        let ctx = self.context(p, &options.request_id).await?;
+        if options.dry_run {
             let mut tx = self.pool.begin().await?;
             let (out, _) = self.apply_history(&mut tx, &ctx, &rows).await?;
             tx.rollback().await?;
@@ -115,7 +137,7 @@ impl AssignmentService {
             &self.pool,
             &ctx,
             "ImportAssignments",
-            req,
+            history,
             async |conn: &mut PgConnection| self.apply_history(conn, &ctx, &rows).await,
         )
         .await

@@ -17,5 +17,6 @@ pub mod pg_cluster;
 pub mod server;
 pub mod telemetry;
 pub mod test_db;
+pub mod upload;
 
 pub use error::{Error, Result};

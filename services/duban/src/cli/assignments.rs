@@ -10,7 +10,7 @@ use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceCli
 use duban_proto::registry::v1 as reg;
 use std::path::Path;
 
-pub(crate) type Client =
+pub type Client =
     AssignmentServiceClient<tonic::service::interceptor::InterceptedService<tonic::transport::Channel, super::Bearer>>;
 
 pub(crate) async fn connect(args: &AssignmentClientArgs, data_dir: &Path) -> anyhow::Result<Client> {

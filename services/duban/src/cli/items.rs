@@ -1054,6 +1054,32 @@ pub async fn import_rows(
     Ok(out)
 }
 
+/// Hands an old ledger's follow-up (see [`follow_up`]) to the assignment
+/// service, streamed in batches of 2,000 rows under one request id, applied
+/// there in one transaction.
+pub async fn import_history(
+    c: &mut super::assignments::Client,
+    history: Vec<duban_proto::assignment::v1::HistoricalAssignment>,
+    dry_run: bool,
+) -> Result<duban_proto::assignment::v1::ImportAssignmentsResponse, tonic::Status> {
+    use duban_proto::assignment::v1::{self as apb, import_assignments_request::Part};
+    let mut messages = vec![apb::ImportAssignmentsRequest {
+        part: Some(Part::Options(apb::ImportAssignmentsOptions {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            dry_run,
+        })),
+    }];
+    let mut rows = history.into_iter().peekable();
+    while rows.peek().is_some() {
+        messages.push(apb::ImportAssignmentsRequest {
+            part: Some(Part::Rows(apb::HistoricalAssignments {
+                assignments: rows.by_ref().take(2000).collect(),
+            })),
+        });
+    }
+    Ok(c.import_assignments(tokio_stream::iter(messages)).await?.into_inner())
+}
+
 /// The follow-up an old ledger records for the items the registry imported:
 /// a row whose 状态 is a follow-up state (办理中, 已办结…) or that has a
 /// 交办日期 was assigned, from that date (or its 立项日期). In a dry run only
@@ -1155,17 +1181,7 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
                 None
             } else {
                 let mut a = super::assignments::connect(&follow_up_client, data_dir).await?;
-                let request_id = uuid::Uuid::new_v4().to_string();
-                Some(
-                    a.import_assignments(duban_proto::assignment::v1::ImportAssignmentsRequest {
-                        request_id,
-                        dry_run,
-                        assignments: history,
-                    })
-                    .await
-                    .map_err(rpc_error)?
-                    .into_inner(),
-                )
+                Some(import_history(&mut a, history, dry_run).await.map_err(rpc_error)?)
             };
             if args.json {
                 println!(

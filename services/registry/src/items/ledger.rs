@@ -33,43 +33,18 @@ pub struct LedgerImport {
 }
 
 impl LedgerImport {
-    pub async fn receive(mut stream: tonic::Streaming<pb::ImportLedgerRequest>) -> Result<Self, tonic::Status> {
-        let mut options = None;
-        let mut rows = Vec::new();
-        while let Some(message) = stream.message().await? {
-            match message.part {
-                Some(pb::import_ledger_request::Part::Options(o)) if options.is_none() && rows.is_empty() => {
-                    options = Some(o)
-                }
-                Some(pb::import_ledger_request::Part::Options(_)) => {
-                    return Err(Error::invalid(
-                        "options",
-                        "must be sent once, first",
-                        "导入选项须在首条消息中发送且只发送一次",
-                    )
-                    .into());
-                }
-                Some(pb::import_ledger_request::Part::Rows(batch)) => {
-                    rows.extend(batch.rows);
-                    if rows.len() > MAX_ROWS {
-                        return Err(Error::invalid(
-                            "rows",
-                            &format!("at most {MAX_ROWS} rows per import"),
-                            &format!("每次导入不能超过{MAX_ROWS}行"),
-                        )
-                        .into());
-                    }
-                }
-                None => {}
-            }
-        }
-        let options = options.ok_or_else(|| {
-            Error::invalid(
-                "options",
-                "the first message must carry the options",
-                "首条消息须为导入选项",
-            )
-        })?;
+    pub async fn receive(stream: tonic::Streaming<pb::ImportLedgerRequest>) -> Result<Self, tonic::Status> {
+        use duban_platform::upload::{Part, receive};
+        let (options, rows) = receive(
+            stream,
+            |m| match m.part {
+                Some(pb::import_ledger_request::Part::Options(o)) => Part::Options(o),
+                Some(pb::import_ledger_request::Part::Rows(batch)) => Part::Rows(batch.rows),
+                None => Part::Empty,
+            },
+            MAX_ROWS,
+        )
+        .await?;
         Ok(Self {
             options,
             rows: pb::LedgerRows { rows },
