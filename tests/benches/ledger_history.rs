@@ -48,7 +48,10 @@ fn row(i: usize, departments: &[String]) -> reg::LedgerRow {
     }
     put(
         Column::Progress,
-        format!("已召开专题会议研究部署,逐案明确承办人和办结时限,已办结{}件,其余正在推进。", i % 40),
+        format!(
+            "已召开专题会议研究部署,逐案明确承办人和办结时限,已办结{}件,其余正在推进。",
+            i % 40
+        ),
     );
     put(Column::State, STATES[i % STATES.len()].into());
     reg::LedgerRow {
@@ -59,7 +62,10 @@ fn row(i: usize, departments: &[String]) -> reg::LedgerRow {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let n: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     let db = TestDatabase::fresh().await?;
     let mut settings = Settings::default();
     settings.server.registry_port = 0;
@@ -82,8 +88,9 @@ async fn main() -> anyhow::Result<()> {
             .await
             .unwrap()
     };
-    let mut registry = RegistryServiceClient::with_interceptor(channel(ServiceKind::Registry).await, Bearer::new(&token)?)
-        .max_decoding_message_size(256 << 20);
+    let mut registry =
+        RegistryServiceClient::with_interceptor(channel(ServiceKind::Registry).await, Bearer::new(&token)?)
+            .max_decoding_message_size(256 << 20);
     let mut assignments =
         AssignmentServiceClient::with_interceptor(channel(ServiceKind::Assignment).await, Bearer::new(&token)?);
     // Wait for migrations and the calendar seed.

@@ -23,6 +23,42 @@ use duban_proto::registry::v1 as reg;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// What assigning reads once: the policy and the working-day calendar.
+pub(crate) struct Basis {
+    pub policy: duban_core::policy::Policy,
+    pub calendar: Calendar,
+}
+
+impl Basis {
+    /// The named policy (`""`: the default) and every loaded calendar year.
+    pub(crate) async fn read(conn: &mut PgConnection, policy_name: &str) -> Result<Self> {
+        let (policy, _) = crate::store::policy(&mut *conn, policy_name)
+            .await?
+            .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
+        Ok(Self {
+            policy,
+            calendar: crate::store::calendar(&mut *conn).await?,
+        })
+    }
+}
+
+/// Units with their current head and liaison, each read once.
+#[derive(Default)]
+pub(crate) struct Contacts(std::collections::HashMap<Uuid, store::UnitContacts>);
+
+impl Contacts {
+    pub(crate) async fn get(&mut self, conn: &mut PgConnection, unit: Uuid) -> Result<store::UnitContacts> {
+        if let Some(u) = self.0.get(&unit) {
+            return Ok(u.clone());
+        }
+        let u = store::unit_contacts(&mut *conn, unit)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("unit {unit} missing"))?;
+        self.0.insert(unit, u.clone());
+        Ok(u)
+    }
+}
+
 #[derive(Clone)]
 pub struct AssignmentService {
     pub(crate) pool: PgPool,
@@ -389,12 +425,46 @@ impl AssignmentService {
         ctx: &MutationContext,
         assigned_at: DateTime<Utc>,
     ) -> Result<(Vec<pb::Assignment>, Vec<Change>)> {
-        let p = &ctx.principal;
-        let (policy, _) = crate::store::policy(&mut *conn, policy_name)
-            .await?
-            .ok_or_else(|| Error::invalid("policy", "names no policy (see ListPolicies)", "督办规则不存在"))?;
-        let calendar = crate::store::calendar(&mut *conn).await?;
-        let deadlines = policy::deadlines(&calendar, &policy, item.urgency, assigned_at, item.deadline, &self.tz)
+        let basis = Basis::read(conn, policy_name).await?;
+        let ids = self
+            .insert_assignments(
+                conn,
+                item,
+                round,
+                units,
+                &basis,
+                &mut Contacts::default(),
+                ctx,
+                assigned_at,
+            )
+            .await?;
+        let mut changes = Vec::new();
+        let mut out = Vec::new();
+        for id in ids {
+            let (row, message) = self.reload(conn, id, ctx.now).await?;
+            changes.push(change(event, &row, None, Some(summary(&row))));
+            out.push(message);
+        }
+        Ok((out, changes))
+    }
+
+    /// Writes the assignments of [`create_assignments`](Self::create_assignments)
+    /// on a policy and calendar already read, with unit contacts from
+    /// `contacts`; their ids, in `units` order.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_assignments(
+        &self,
+        conn: &mut PgConnection,
+        item: &store::AssignableItem,
+        round: i32,
+        units: &[(Uuid, &str)],
+        basis: &Basis,
+        contacts: &mut Contacts,
+        ctx: &MutationContext,
+        assigned_at: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>> {
+        let Basis { policy, calendar } = basis;
+        let deadlines = policy::deadlines(calendar, policy, item.urgency, assigned_at, item.deadline, &self.tz)
             .map_err(due_error)?;
         let start = assigned_at.with_timezone(&self.tz).date_naive();
         let milestones: Vec<MilestoneRow> = deadlines
@@ -407,16 +477,13 @@ impl AssignmentService {
                 calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
                 met_at: None,
                 opened_at: assigned_at,
-                yellow_at: due(assigned_at, d.date, &calendar, &self.tz).yellow_at,
+                yellow_at: due(assigned_at, d.date, calendar, &self.tz).yellow_at,
             })
             .collect();
-        let mut changes = Vec::new();
         let mut ids = Vec::new();
         let mut v = Violations::new();
         for &(unit_id, role) in units {
-            let unit = store::unit_contacts(&mut *conn, unit_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("unit {unit_id} missing"))?;
+            let unit = contacts.get(&mut *conn, unit_id).await?;
             let (Some(head), Some(liaison)) = (&unit.head, &unit.liaison) else {
                 v.add(
                     format!("units.{}", unit.name),
@@ -436,7 +503,7 @@ impl AssignmentService {
                 liaison,
                 policy: &policy.name,
                 assigned_at,
-                assigned_by: &p.name,
+                assigned_by: &ctx.principal.name,
             };
             store::insert(conn, &new, &milestones, ctx.now).await?;
             ids.push(id);
@@ -447,13 +514,7 @@ impl AssignmentService {
                 reason_zh: v.0.iter().map(|f| f.reason_zh.clone()).collect::<Vec<_>>().join(";"),
             });
         }
-        let mut out = Vec::new();
-        for id in ids {
-            let (row, message) = self.reload(conn, id, ctx.now).await?;
-            changes.push(change(event, &row, None, Some(summary(&row))));
-            out.push(message);
-        }
-        Ok((out, changes))
+        Ok(ids)
     }
 
     pub async fn get(&self, p: &Principal, id: &str) -> Result<pb::Assignment> {

@@ -5,7 +5,7 @@
 //! are recorded as met on the day of assignment, so nothing is urged for them.
 
 use crate::assignment_store::{self as store, Move, NewFeedback};
-use crate::assignments::{AssignmentService, change, due, summary};
+use crate::assignments::{AssignmentService, Basis, Contacts, change, due, summary};
 use crate::convert::date_from;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use duban_core::Violations;
@@ -154,14 +154,15 @@ impl AssignmentService {
             ..Default::default()
         };
         let mut changes = Vec::new();
-        let calendar = crate::store::calendar(&mut *conn).await?;
+        // The default policy, the calendar and each unit's contacts are read
+        // once for the whole import, not once per row.
+        let basis = Basis::read(conn, "").await?;
+        let mut contacts = Contacts::default();
         for r in rows {
             let item = store::assignable_item(&mut *conn, r.item_id)
                 .await?
                 .ok_or_else(|| Error::not_found("item", "督办事项", r.item_id))?;
-            let court = store::unit_contacts(&mut *conn, item.court_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("court missing"))?;
+            let court = contacts.get(conn, item.court_id).await?;
             ctx.principal.authorize_on(Action::Assign, &court.ancestry)?;
             if !item.registered {
                 return Err(on_row(
@@ -176,13 +177,13 @@ impl AssignmentService {
             let assigned_at = policy::start_of_day(r.assigned_on, &self.tz) + OFFICE_OPENS;
             let mut units = vec![(item.lead_unit_id, "lead")];
             units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
-            let (created, _) = self
-                .create_assignments(conn, &item, 1, &units, "", "assignment.imported", ctx, assigned_at)
+            let created = self
+                .insert_assignments(conn, &item, 1, &units, &basis, &mut contacts, ctx, assigned_at)
                 .await
                 .map_err(|e| on_row(r.row, e))?;
-            for a in created {
-                let id = Uuid::parse_str(&a.id).map_err(anyhow::Error::from)?;
-                self.take_over(conn, id, r, assigned_at, &calendar, ctx.now).await?;
+            for id in created {
+                self.take_over(conn, id, r, assigned_at, &basis.calendar, ctx.now)
+                    .await?;
                 let (row, _) = self.reload(conn, id, ctx.now).await?;
                 let mut after = summary(&row);
                 after["ledger_row"] = r.row.into();
