@@ -6,6 +6,7 @@ use duban_core::item::UrgencyClass;
 use duban_platform::Result;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder, Row};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// An item as the registry publishes it (`registry.assignable_items`).
@@ -22,18 +23,32 @@ pub struct AssignableItem {
     pub co_unit_ids: Vec<Uuid>,
 }
 
+const ASSIGNABLE_ITEM: &str = "SELECT id, court_id, number, title, state, urgency, deadline, lead_unit_id, co_unit_ids \
+                               FROM registry.assignable_items";
+
 pub async fn assignable_item(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<AssignableItem>> {
-    let row = sqlx::query(
-        "SELECT id, court_id, number, title, state, urgency, deadline, lead_unit_id, co_unit_ids \
-         FROM registry.assignable_items WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ASSIGNABLE_ITEM} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(assignable_item_from).transpose()
+}
+
+/// The items of `ids` that exist, by id.
+pub async fn assignable_items(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<HashMap<Uuid, AssignableItem>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{ASSIGNABLE_ITEM} WHERE id = ANY($1)")))
+        .bind(ids)
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|r| assignable_item_from(r).map(|i| (i.id, i)))
+        .collect()
+}
+
+fn assignable_item_from(r: &sqlx::postgres::PgRow) -> Result<AssignableItem> {
     let urgency: String = r.try_get("urgency")?;
     let state: String = r.try_get("state")?;
-    Ok(Some(AssignableItem {
+    Ok(AssignableItem {
         id: r.try_get("id")?,
         court_id: r.try_get("court_id")?,
         number: r.try_get("number")?,
@@ -43,7 +58,7 @@ pub async fn assignable_item(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option
         deadline: r.try_get("deadline")?,
         lead_unit_id: r.try_get("lead_unit_id")?,
         co_unit_ids: r.try_get("co_unit_ids")?,
-    }))
+    })
 }
 
 /// A unit with its current head and liaison (`registry.unit_contacts`).
@@ -455,6 +470,18 @@ pub async fn round_exists(db: impl PgExecutor<'_>, item: Uuid, round: i32) -> Re
     )
 }
 
+/// Which of `items` already have an assignment in `round`.
+pub async fn with_round(db: impl PgExecutor<'_>, items: &[Uuid], round: i32) -> Result<HashSet<Uuid>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT item_id FROM assignment.assignments WHERE item_id = ANY($1) AND round = $2",
+    )
+    .bind(items)
+    .bind(round)
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
 pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: AssignmentState, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE assignment.assignments SET state = $2, updated_at = $3, version = version + 1 WHERE id = $1")
         .bind(id)
@@ -466,13 +493,15 @@ pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: AssignmentState
 }
 
 /// Marks a milestone met (if open) — or, with `None`, open again.
-pub async fn set_met(conn: &mut PgConnection, id: Uuid, kind: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+/// Marks the milestones of `kinds` met at `at` (those not met yet), or
+/// with `None` not met.
+pub async fn set_met(conn: &mut PgConnection, id: Uuid, kinds: &[&str], at: Option<DateTime<Utc>>) -> Result<()> {
     let sql = if at.is_some() {
-        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = $2 AND met_at IS NULL"
+        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = ANY($2) AND met_at IS NULL"
     } else {
-        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = $2"
+        "UPDATE assignment.milestones SET met_at = $3 WHERE assignment_id = $1 AND kind = ANY($2)"
     };
-    sqlx::query(sql).bind(id).bind(kind).bind(at).execute(conn).await?;
+    sqlx::query(sql).bind(id).bind(kinds).bind(at).execute(conn).await?;
     Ok(())
 }
 

@@ -158,9 +158,12 @@ impl AssignmentService {
         // once for the whole import, not once per row.
         let basis = Basis::read(conn, "").await?;
         let mut contacts = Contacts::default();
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.item_id).collect();
+        let items = store::assignable_items(&mut *conn, &ids).await?;
+        let mut assigned = store::with_round(&mut *conn, &ids, 1).await?;
         for r in rows {
-            let item = store::assignable_item(&mut *conn, r.item_id)
-                .await?
+            let item = items
+                .get(&r.item_id)
                 .ok_or_else(|| Error::not_found("item", "督办事项", r.item_id))?;
             let court = contacts.get(conn, item.court_id).await?;
             ctx.principal.authorize_on(Action::Assign, &court.ancestry)?;
@@ -170,7 +173,8 @@ impl AssignmentService {
                     Error::precondition("only a registered item can be assigned", "事项尚未立项,不能交办"),
                 ));
             }
-            if store::round_exists(&mut *conn, item.id, 1).await? {
+            // Assigned before, or by an earlier row of this import.
+            if !assigned.insert(item.id) {
                 out.unchanged += 1;
                 continue;
             }
@@ -178,7 +182,7 @@ impl AssignmentService {
             let mut units = vec![(item.lead_unit_id, "lead")];
             units.extend(item.co_unit_ids.iter().map(|u| (*u, "co")));
             let created = self
-                .insert_assignments(conn, &item, 1, &units, &basis, &mut contacts, ctx, assigned_at)
+                .insert_assignments(conn, item, 1, &units, &basis, &mut contacts, ctx, assigned_at)
                 .await
                 .map_err(|e| on_row(r.row, e))?;
             for id in created {
@@ -208,8 +212,9 @@ impl AssignmentService {
             let due = due(assigned_at, deadline, calendar, &self.tz);
             store::move_milestone(conn, id, MilestoneKind::Resolve.code(), &due, Move::AsWritten).await?;
         }
-        for kind in rules::milestones_met_by(r.state) {
-            store::set_met(conn, id, kind.code(), Some(assigned_at)).await?;
+        let met: Vec<&str> = rules::milestones_met_by(r.state).iter().map(|k| k.code()).collect();
+        if !met.is_empty() {
+            store::set_met(conn, id, &met, Some(assigned_at)).await?;
         }
         store::set_history(conn, id, r.state, IMPORTER, now).await?;
         if !r.progress.is_empty() {
