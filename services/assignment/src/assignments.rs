@@ -613,7 +613,7 @@ impl AssignmentService {
             async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
                 let state = rules::step(row.state, AssignmentAction::Acknowledge).map_err(illegal)?;
                 store::set_state(conn, row.id, state, ctx.now).await?;
-                store::set_met(conn, row.id, &[MilestoneKind::Deploy.code()], Some(ctx.now)).await?;
+                store::set_met(conn, row.id, MilestoneKind::Deploy.code(), Some(ctx.now)).await?;
                 let feedback = NewFeedback {
                     assignment_id: row.id,
                     kind: FeedbackKind::Deployment,
@@ -719,7 +719,7 @@ impl AssignmentService {
                     _ => None,
                 };
                 if let Some(m) = met {
-                    store::set_met(conn, row.id, &[m.code()], Some(ctx.now)).await?;
+                    store::set_met(conn, row.id, m.code(), Some(ctx.now)).await?;
                 }
                 self.feedback_milestones(conn, row, kind, req.plan_step, ctx.now)
                     .await?;
@@ -769,7 +769,7 @@ impl AssignmentService {
                     format!("已批准的推进计划中没有未完成的第{plan_step}个节点"),
                 ));
             }
-            store::set_met(conn, row.id, &[&milestone], Some(now)).await?;
+            store::set_met(conn, row.id, &milestone, Some(now)).await?;
         }
         match kind {
             FeedbackKind::Completion => store::meet_all(conn, row.id, "plan.", now).await,
@@ -834,7 +834,7 @@ impl AssignmentService {
                 store::set_verdict(conn, row.id, &verdict, ctx.now).await?;
                 if !req.accept {
                     // Rework: the resolution deadline is open again.
-                    store::set_met(conn, row.id, &[MilestoneKind::Resolve.code()], None).await?;
+                    store::set_met(conn, row.id, MilestoneKind::Resolve.code(), None).await?;
                 } else if row.item_continuing && row.attention_months.is_none() {
                     // Registered for continuing attention: a stage report monthly.
                     store::set_attention(conn, row.id, Some(1), ctx.now).await?;

@@ -212,9 +212,8 @@ impl AssignmentService {
             let due = due(assigned_at, deadline, calendar, &self.tz);
             store::move_milestone(conn, id, MilestoneKind::Resolve.code(), &due, Move::AsWritten).await?;
         }
-        let met: Vec<&str> = rules::milestones_met_by(r.state).iter().map(|k| k.code()).collect();
-        if !met.is_empty() {
-            store::set_met(conn, id, &met, Some(assigned_at)).await?;
+        for kind in rules::milestones_met_by(r.state) {
+            store::set_met(conn, id, kind.code(), Some(assigned_at)).await?;
         }
         store::set_history(conn, id, r.state, IMPORTER, now).await?;
         if !r.progress.is_empty() {

@@ -113,13 +113,7 @@ impl AssignmentService {
                 }
                 // The month's milestone asked for a plan: the unit met it when
                 // it submitted the plan now approved.
-                store::set_met(
-                    conn,
-                    row.id,
-                    &[MilestoneKind::Resolve.code()],
-                    Some(pending.submitted_at),
-                )
-                .await?;
+                store::set_met(conn, row.id, MilestoneKind::Resolve.code(), Some(pending.submitted_at)).await?;
                 let calendar = crate::store::calendar(&mut *conn).await?;
                 let numbered = row.milestones.iter().filter(|m| m.kind.starts_with("plan.")).count();
                 let milestones: Vec<MilestoneRow> = pending
