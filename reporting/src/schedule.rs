@@ -190,6 +190,28 @@ impl Rule {
     }
 }
 
+/// The last instant a report due at `due` may still go out when no worker
+/// ran then: `catch_up` later, but a Friday reminder only on its own day (it
+/// asks the liaison to confer "today", 请于今日对接).
+pub fn send_by<Tz: TimeZone>(
+    kind: crate::period::ReportKind,
+    due: DateTime<Utc>,
+    catch_up: Duration,
+    tz: &Tz,
+) -> DateTime<Utc> {
+    let late = due + catch_up;
+    if kind != crate::period::ReportKind::Friday {
+        return late;
+    }
+    let next_day = due.with_timezone(tz).date_naive() + Duration::days(1);
+    let midnight = tz
+        .from_local_datetime(&next_day.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(late);
+    late.min(midnight)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +266,26 @@ mod tests {
         assert_eq!(
             rule.next_due(at(2026, 10, 5, 9, 0), &cal, &tz).unwrap(),
             Some((sept, at(2026, 10, 8, 8, 30)))
+        );
+    }
+
+    #[test]
+    fn late_reports_go_out_within_their_window() {
+        use crate::period::ReportKind;
+        let tz = shanghai();
+        let hours = Duration::hours(72);
+        // The Monday list and the bulletins: up to 72 hours late.
+        let monday = at(2026, 10, 12, 8, 30);
+        assert_eq!(send_by(ReportKind::Weekly, monday, hours, &tz), at(2026, 10, 15, 8, 30));
+        let first = at(2026, 10, 8, 8, 30);
+        assert_eq!(send_by(ReportKind::Monthly, first, hours, &tz), at(2026, 10, 11, 8, 30));
+        // The Friday reminder: that day only, up to 24:00 court time.
+        let friday = at(2026, 10, 16, 8, 30);
+        assert_eq!(send_by(ReportKind::Friday, friday, hours, &tz), at(2026, 10, 17, 0, 0));
+        // …and never beyond the catch-up window when it is shorter.
+        assert_eq!(
+            send_by(ReportKind::Friday, friday, Duration::hours(2), &tz),
+            at(2026, 10, 16, 10, 30)
         );
     }
 

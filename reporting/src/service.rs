@@ -459,8 +459,8 @@ impl ReportingService {
         })
     }
 
-    /// Fires every schedule whose latest time has come (and is at most
-    /// `catch_up` old) and has not fired: each (kind, period) once, however
+    /// Fires every schedule whose latest time has come (and is not too late:
+    /// [`send_by`](crate::schedule::send_by)) and has not fired: each (kind, period) once, however
     /// many workers run. Returns the reports issued.
     pub async fn fire_due(&self, catch_up: Duration) -> Result<usize> {
         let now = self.clock.now().await?;
@@ -485,7 +485,8 @@ impl ReportingService {
                     continue;
                 }
             };
-            if now - due > catch_up || store::fired(&self.pool, kind.code(), &period.to_string()).await? {
+            let too_late = now > crate::schedule::send_by(kind, due, catch_up, &self.tz);
+            if too_late || store::fired(&self.pool, kind.code(), &period.to_string()).await? {
                 continue;
             }
             issued += self.fire(kind, period, due, now).await?;

@@ -807,6 +807,33 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
         .await
         .unwrap();
     assert_eq!(firings, 3);
+    // A worker that catches up three days (as deployed) but sees no Friday
+    // 10-16 (the clock jumps to Saturday): that week's reminder, which asks
+    // for today's 对接, is not sent a day late; the Monday list of 10-19 seen
+    // only on Tuesday still goes out.
+    stop1.cancel();
+    stop2.cancel();
+    w1.await.unwrap();
+    w2.await.unwrap();
+    let mut s = s;
+    s.reporting.catch_up_hours = 72;
+    let (stop, worker) = start_worker(&app, &s);
+    // It catches up the third quarter's bulletin (due 10-08 09:00, after the
+    // one-hour window of the workers before it).
+    settle().await;
+    let kinds = issued(&app).await;
+    assert_eq!(kinds.last(), Some(&("quarterly".into(), "2026-Q3".into())), "{kinds:?}");
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    app.set_clock("2026-10-17T09:00:00+08:00").await;
+    settle().await;
+    let kinds = issued(&app).await;
+    assert_eq!(kinds.len(), 4, "nothing new on Saturday: {kinds:?}");
+    app.set_clock("2026-10-20T09:00:00+08:00").await;
+    settle().await;
+    let kinds = issued(&app).await;
+    assert!(kinds.contains(&("weekly".into(), "2026-W43".into())), "{kinds:?}");
+    assert!(!kinds.contains(&("friday".into(), "2026-W42".into())), "{kinds:?}");
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
     // Mail lands as .eml files: the liaison's reminder among them.
     for _ in 0..100 {
         let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM reporting.deliveries WHERE state <> 'sent'")
@@ -828,10 +855,8 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
         .unwrap();
     assert_eq!(files.len() as i64, sent);
     assert!(files.iter().any(|f| f.contains("peng.yue@jczy.court.example")));
-    stop1.cancel();
-    stop2.cancel();
-    w1.await.unwrap();
-    w2.await.unwrap();
+    stop.cancel();
+    worker.await.unwrap();
     let _ = std::fs::remove_dir_all(&mail);
     app.stop().await;
 }

@@ -47,7 +47,8 @@ pub struct ReportingSettings {
     /// Backoff after a temporary failure: base × 2^(attempt − 1), capped.
     pub retry_base_secs: f64,
     pub retry_max_secs: f64,
-    /// A schedule missed while no worker ran is still fired this late.
+    /// A schedule missed while no worker ran is still fired this late (the
+    /// Friday reminder only on its own day).
     pub catch_up_hours: i64,
     /// Mail the unit's head and liaison a notice for every reminder, urge
     /// and 通报批评 flag the assignment service raises.
