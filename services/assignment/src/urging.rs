@@ -73,17 +73,25 @@ impl AssignmentService {
     /// Issues what is due at the service clock's now; returns how many
     /// reminders, urges and flags it issued.
     pub async fn sweep(&self) -> Result<usize> {
-        let now = self.clock.now().await?;
-        let calendar = crate::store::calendar(&self.pool).await?;
+        // The clock and the candidates are read in one snapshot: a sweep that
+        // read "now" before the dev clock was set back, and the assignments
+        // after, urged a fresh assignment for every milestone at once.
+        let mut snapshot = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *snapshot)
+            .await?;
+        let now = self.clock.now_on(&mut snapshot).await?;
+        let calendar = crate::store::calendar(&mut *snapshot).await?;
         let today = now.with_timezone(&self.tz).date_naive();
         let horizon = calendar.nth_working_day_after(today, 1).unwrap_or(today);
-        let reminders = store::reminder_candidates(&self.pool, now, horizon).await?;
-        let overdue = store::overdue_candidates(&self.pool, now).await?;
-        let flaggable = store::unflagged_with_urges(&self.pool).await?;
+        let reminders = store::reminder_candidates(&mut *snapshot, now, horizon).await?;
+        let overdue = store::overdue_candidates(&mut *snapshot, now).await?;
+        let flaggable = store::unflagged_with_urges(&mut *snapshot).await?;
         // Months an overdue assignment, or one going by a plan, went without
         // a progress report.
-        let monthly: Vec<(Uuid, String, String)> = store::monthly_candidates(&self.pool, now, self.tz.name())
-            .await?
+        let candidates = store::monthly_candidates(&mut *snapshot, now, self.tz.name()).await?;
+        snapshot.commit().await?;
+        let monthly: Vec<(Uuid, String, String)> = candidates
             .into_iter()
             .flat_map(|c| {
                 let owed = if c.by_plan {

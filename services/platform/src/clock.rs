@@ -52,6 +52,16 @@ impl Clock {
         Ok(self.state().await?.now)
     }
 
+    /// Now, read on `conn`: inside a transaction, the shared clock as of
+    /// that transaction's snapshot, so that it agrees with what else the
+    /// transaction reads even when a test moves the clock meanwhile.
+    pub async fn now_on(&self, conn: &mut PgConnection) -> Result<DateTime<Utc>> {
+        match self {
+            Clock::System => Ok(Utc::now()),
+            Clock::Shared(_) => Ok(read_shared(conn).await?.now),
+        }
+    }
+
     pub async fn state(&self) -> Result<ClockState> {
         match self {
             Clock::System => Ok(ClockState {
