@@ -167,7 +167,6 @@ impl ReportingService {
         &self.domain
     }
 
-    /// The court a request names, or the first court with a ledger.
     /// A unit named by id or by code (e.g. jczy-zxj); `None` when blank.
     async fn unit_named(&self, field: &'static str, value: &str) -> Result<Option<Unit>> {
         let value = value.trim();

@@ -40,10 +40,10 @@ fn row(i: usize, departments: &[String]) -> reg::LedgerRow {
     put(Column::AssignedOn, day.to_string());
     put(Column::Urgency, "一般事项".into());
     put(Column::LeadUnit, departments[i % departments.len()].clone());
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         put(Column::CoUnits, departments[(i + 1) % departments.len()].clone());
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         put(Column::Deadline, (day + chrono::Duration::days(30)).to_string());
     }
     put(
