@@ -25,6 +25,20 @@ pub async fn cursor(db: impl PgExecutor<'_>) -> Result<String> {
     )
 }
 
+/// Moves the cursor to the end of the event stream as it stands (what the
+/// migration does when notices are deployed): what happened so far is
+/// history, not news.
+pub async fn skip_to_end(db: impl PgExecutor<'_>) -> Result<()> {
+    sqlx::query(
+        "UPDATE reporting.notice_cursor SET cursor = coalesce( \
+            (SELECT xid::text || '.' || id FROM platform.events ORDER BY xid DESC, id DESC LIMIT 1), cursor) \
+         WHERE id = 1",
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_cursor(conn: &mut PgConnection, cursor: &str, read: i64) -> Result<()> {
     sqlx::query("UPDATE reporting.notice_cursor SET cursor = $1, events = events + $2 WHERE id = 1")
         .bind(cursor)
