@@ -8,21 +8,12 @@
 //!
 //!     cargo bench -p duban-tests --bench ledger_history
 
-use duban::app::{self, ServiceKind};
-use duban::cli::Bearer;
 use duban::cli::items::{follow_up, import_history, import_rows};
-use duban_core::Role;
 use duban_core::ledger::Column;
-use duban_platform::configuration::Settings;
-use duban_platform::test_db::TestDatabase;
-use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
 use duban_proto::registry::v1 as reg;
-use duban_proto::registry::v1::registry_service_client::RegistryServiceClient;
-use duban_tests::issue_token;
-use secrecy::SecretString;
+use duban_tests::bench::BenchSuite;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use std::time::Instant;
 
 const STATES: [&str; 6] = ["已交办", "已签收", "办理中", "已报办结", "已办结", "已销号"];
 
@@ -66,51 +57,10 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let db = TestDatabase::fresh().await?;
-    let mut settings = Settings::default();
-    settings.server.registry_port = 0;
-    settings.server.assignment_port = 0;
-    settings.database.url = Some(SecretString::from(db.url.clone()));
-    let pool = duban_platform::db::pool_for_url(&db.url, &settings.database)?;
-    let running = app::start(
-        &settings,
-        pool,
-        &[ServiceKind::Registry, ServiceKind::Assignment],
-        CancellationToken::new(),
-    )
-    .await?;
-    let token = issue_token(&db, "bench", &[Role::Admin], &[], Some(chrono::Duration::days(1))).await;
-    let channel = async |kind| {
-        let addr = running.addr(kind).unwrap();
-        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    };
-    let mut registry =
-        RegistryServiceClient::with_interceptor(channel(ServiceKind::Registry).await, Bearer::new(&token)?)
-            .max_decoding_message_size(256 << 20);
-    let mut assignments =
-        AssignmentServiceClient::with_interceptor(channel(ServiceKind::Assignment).await, Bearer::new(&token)?);
-    // Wait for migrations and the calendar seed.
-    for _ in 0..100 {
-        let years: i64 = sqlx::query_scalar("SELECT count(*) FROM assignment.calendar_years")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or(0);
-        if years >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    registry
-        .import_org_directory(reg::ImportOrgDirectoryRequest {
-            request_id: "org".into(),
-            content: duban_registry::DEMO_ORG.into(),
-            dry_run: false,
-        })
-        .await?;
+    let suite = BenchSuite::start(None).await?;
+    let db = &suite.db;
+    let mut registry = suite.registry().await?;
+    let mut assignments = suite.assignments().await?;
     let departments: Vec<String> = sqlx::query_scalar(
         "SELECT u.name FROM registry.units u WHERE u.kind = 'department' ORDER BY u.sort_order, u.name",
     )

@@ -7,19 +7,9 @@
 //!
 //! BENCH_CLIENTS (16), BENCH_ITEMS_PER_CLIENT (40), BENCH_PGBENCH_SECS (20).
 
-use duban::app::{self, ServiceKind};
-use duban::cli::Bearer;
-use duban_core::Role;
-use duban_platform::configuration::Settings;
-use duban_platform::test_db::TestDatabase;
 use duban_proto::assignment::v1 as pb;
-use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
-use duban_proto::registry::v1 as reg;
-use duban_proto::registry::v1::registry_service_client::RegistryServiceClient;
-use duban_tests::issue_token;
-use secrecy::SecretString;
+use duban_tests::bench::BenchSuite;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -42,52 +32,8 @@ async fn main() -> anyhow::Result<()> {
     let clients = env_or("BENCH_CLIENTS", 16);
     let per_client = env_or("BENCH_ITEMS_PER_CLIENT", 40);
     let pgbench_secs = env_or("BENCH_PGBENCH_SECS", 20);
-    let db = TestDatabase::fresh().await?;
-    let mut settings = Settings::default();
-    settings.server.registry_port = 0;
-    settings.server.assignment_port = 0;
-    settings.database.url = Some(SecretString::from(db.url.clone()));
-    settings.database.max_connections = 32;
-    let pool = duban_platform::db::pool_for_url(&db.url, &settings.database)?;
-    let running = app::start(
-        &settings,
-        pool,
-        &[ServiceKind::Registry, ServiceKind::Assignment],
-        CancellationToken::new(),
-    )
-    .await?;
-    let token = issue_token(&db, "bench", &[Role::Admin], &[], Some(chrono::Duration::days(1))).await;
-    let channel = |kind| {
-        let addr = running.addr(kind).unwrap();
-        async move {
-            tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .unwrap()
-                .connect()
-                .await
-                .unwrap()
-        }
-    };
-    let mut registry =
-        RegistryServiceClient::with_interceptor(channel(ServiceKind::Registry).await, Bearer::new(&token)?);
-    // Wait for migrations and the calendar seed.
-    for _ in 0..100 {
-        if sqlx::query_scalar::<_, i64>("SELECT count(*) FROM assignment.calendar_years")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or(0)
-            >= 3
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    registry
-        .import_org_directory(reg::ImportOrgDirectoryRequest {
-            request_id: "org".into(),
-            content: duban_registry::DEMO_ORG.into(),
-            dry_run: false,
-        })
-        .await?;
+    let suite = BenchSuite::start(Some(32)).await?;
+    let db = &suite.db;
     // Registered items, bulk-made in SQL: the load is the assignment path.
     let court: Uuid = sqlx::query_scalar("SELECT id FROM registry.units WHERE code = 'jczy'")
         .fetch_one(&db.pool)
@@ -117,8 +63,7 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for chunk in items.chunks(per_client) {
         let chunk = chunk.to_vec();
-        let mut c =
-            AssignmentServiceClient::with_interceptor(channel(ServiceKind::Assignment).await, Bearer::new(&token)?);
+        let mut c = suite.assignments().await?;
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let timed = async |f: std::pin::Pin<
@@ -252,6 +197,6 @@ async fn main() -> anyhow::Result<()> {
     if !out.status.success() {
         println!("{}", String::from_utf8_lossy(&out.stderr));
     }
-    running.stop().await?;
+    suite.stop().await?;
     Ok(())
 }

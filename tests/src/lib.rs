@@ -22,6 +22,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+pub mod bench;
 pub mod smtp;
 pub mod worker;
 
