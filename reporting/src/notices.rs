@@ -11,9 +11,11 @@
 //! leaves nothing half-done; replicas take turns on the row lock; so each
 //! event makes one notice, and each recipient one message.
 
+use crate::figures::month_day;
 use crate::notice_store::{self as store, Person, Subject};
+use crate::period::{Period, ReportKind, date_zh};
 use crate::service::ReportingService;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use duban_platform::events::{self, Cursor, EventFilter};
 use duban_platform::mutation::{Change, MutationContext, mutate};
 use duban_platform::{Error, Result};
@@ -130,14 +132,6 @@ pub struct Facts {
     pub tz: chrono_tz::Tz,
 }
 
-fn month_day(d: NaiveDate) -> String {
-    format!("{}月{}日", d.month(), d.day())
-}
-
-fn full_date(d: NaiveDate) -> String {
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
-}
-
 /// 24:00 of the day an exclusive deadline ends, e.g. “10月10日24时”.
 fn by_midnight(at: DateTime<Utc>, tz: &chrono_tz::Tz) -> String {
     let day = (at - chrono::Duration::seconds(1)).with_timezone(tz).date_naive();
@@ -146,10 +140,10 @@ fn by_midnight(at: DateTime<Utc>, tz: &chrono_tz::Tz) -> String {
 
 /// “2026年10月” from “2026-10”.
 fn month_label(period: &str) -> String {
-    match period.split_once('-') {
-        Some((y, m)) => format!("{y}年{}月", m.trim_start_matches('0')),
-        None => period.to_owned(),
-    }
+    ReportKind::Monthly
+        .parse_period(period)
+        .map(Period::label_zh)
+        .unwrap_or_else(|| period.to_owned())
 }
 
 /// Composes the notice (pure).
@@ -234,7 +228,7 @@ pub fn compose(raised: &Raised, s: &Subject, f: &Facts, event_id: i64) -> Notice
         paragraphs,
         head_name: name(&s.head),
         liaison_name: name(&s.liaison),
-        date_label: full_date(f.today),
+        date_label: date_zh(f.today),
         event_id,
     }
 }

@@ -181,7 +181,7 @@ impl ReportingService {
             Error::invalid(
                 field,
                 &format!("no unit has the id or code {value}"),
-                &format!("没有编号或代码为“{value}”的单位"),
+                &format!("单位“{value}”不存在(请填写单位代码或编号)"),
             )
         })
     }

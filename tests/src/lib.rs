@@ -14,6 +14,7 @@ use duban_proto::platform::v1 as clock;
 use duban_proto::platform::v1::dev_clock_service_client::DevClockServiceClient;
 use duban_proto::registry::v1 as pb;
 use duban_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use duban_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub mod worker;
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Assignments = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Appraisal = AppraisalServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Reporting = ReportingServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub db: TestDatabase,
@@ -92,6 +94,16 @@ impl TestApp {
             self.channel(ServiceKind::Assignment).await,
             Bearer::new(token).unwrap(),
         )
+    }
+
+    /// A reporting-service client presenting `token` (answers up to 64 MB:
+    /// a preview carries its rendering and ledger).
+    pub async fn reporting(&self, token: &str) -> Reporting {
+        ReportingServiceClient::with_interceptor(
+            self.channel(ServiceKind::Reporting).await,
+            Bearer::new(token).unwrap(),
+        )
+        .max_decoding_message_size(64 * 1024 * 1024)
     }
 
     /// An appraisal-service client presenting `token`.
@@ -412,6 +424,24 @@ pub async fn feedback(
             kind: kind.into(),
             text: text.into(),
             ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The office urges `a` by hand (催办) with `note`.
+pub async fn urge(
+    client: &mut Assignments,
+    a: &duban_proto::assignment::v1::Assignment,
+    note: &str,
+) -> duban_proto::assignment::v1::Assignment {
+    client
+        .urge(duban_proto::assignment::v1::UrgeRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            note: note.into(),
         })
         .await
         .unwrap()

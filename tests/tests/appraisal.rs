@@ -244,17 +244,8 @@ async fn october_scorecards_rankings_publishing_and_adjustments() {
     // unit gives its initial feedback and answers the urge.
     app.set_clock("2026-10-22T10:00:00+08:00").await;
     office.feedback(&a.id, "completion").await;
-    let etag = office.get(&again.id).await.etag;
-    office
-        .a
-        .urge(pb::UrgeRequest {
-            request_id: rid(),
-            id: again.id.clone(),
-            etag,
-            note: "请加快办理".into(),
-        })
-        .await
-        .unwrap();
+    let now = office.get(&again.id).await;
+    duban_tests::urge(&mut office.a, &now, "请加快办理").await;
     office.feedback(&again.id, "initial").await;
     office.feedback(&again.id, "urge_response").await;
     // 10-23: A verified 优秀; the answer to the urge judged justified.

@@ -8,20 +8,13 @@
 //! that was down: the reminders out of date by the time it runs are
 //! archived but not sent (skipped, with why); the urge still goes out.
 
-use duban::app;
 use duban_core::Role;
-use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
 use duban_proto::reporting::v1 as rp;
-use duban_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use duban_tests::smtp::{Received, SmtpServer};
-use duban_tests::{Assignments, TestApp, rid, uuid, worker};
+use duban_tests::{Assignments, Reporting, TestApp, rid, uuid, worker};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-type Reports = ReportingServiceClient<InterceptedService<Channel, duban::cli::Bearer>>;
 
 const HEAD: &str = "hu.zhenyu@jczy.court.example";
 const LIAISON: &str = "peng.yue@jczy.court.example";
@@ -29,7 +22,7 @@ const TITLE: &str = "优化诉讼服务中心窗口设置";
 
 /// Every notice in the archive (ListReports, kind NOTICE), oldest first,
 /// with its rendering and deliveries.
-async fn notices(c: &mut Reports) -> Vec<rp::Report> {
+async fn notices(c: &mut Reporting) -> Vec<rp::Report> {
     let listed = c
         .list_reports(rp::ListReportsRequest {
             kind: rp::ReportKind::Notice as i32,
@@ -54,7 +47,7 @@ async fn notices(c: &mut Reports) -> Vec<rp::Report> {
 }
 
 /// Waits until there are `n` notices and none has a delivery in flight.
-async fn settled(c: &mut Reports, n: usize) -> Vec<rp::Report> {
+async fn settled(c: &mut Reporting, n: usize) -> Vec<rp::Report> {
     for _ in 0..200 {
         let all = notices(c).await;
         let busy = all
@@ -142,20 +135,8 @@ fn delivered_once(notices: &[rp::Report], received: &[Received]) {
 
 /// The office urges by hand.
 async fn urge(office: &mut Assignments, id: &str, note: &str) {
-    let now = office
-        .get_assignment(pb::GetAssignmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner();
-    office
-        .urge(pb::UrgeRequest {
-            request_id: rid(),
-            id: id.into(),
-            etag: now.etag,
-            note: note.into(),
-        })
-        .await
-        .unwrap();
+    let now = duban_tests::get_assignment(office, id).await;
+    duban_tests::urge(office, &now, note).await;
 }
 
 fn find<'a>(notices: &'a [rp::Report], subject: &str) -> &'a rp::Report {
@@ -167,34 +148,65 @@ fn find<'a>(notices: &'a [rp::Report], subject: &str) -> &'a rp::Report {
     })
 }
 
-#[tokio::test]
-async fn reminders_urges_and_criticism_reach_the_head_and_the_liaison_once() {
+/// The demo court with an SMTP server, a notices-only worker's settings
+/// (the schedules switched off, as the office would), the office's and
+/// reporting clients, and the dev clock at 2026-09-30 10:00.
+struct Court {
+    app: TestApp,
+    smtp: SmtpServer,
+    settings: duban_platform::configuration::Settings,
+    zxj: reg::Unit,
+    office: Assignments,
+    reports: Reporting,
+}
+
+async fn court() -> Court {
     let app = TestApp::spawn().await;
     app.load_demo().await;
     let smtp = SmtpServer::start().await;
-    let s = worker::settings(Some(smtp.port()), None);
+    let settings = worker::settings(Some(smtp.port()), None);
     let court = app.unit_by_code("jczy").await;
     let zxj = app.unit_by_code("jczy-zxj").await;
-    let mut office = app
+    let office = app
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
         .await;
-    let mut c: Reports = ReportingServiceClient::with_interceptor(
-        app.channel(app::ServiceKind::Reporting).await,
-        duban::cli::Bearer::new(&app.admin_token).unwrap(),
-    );
-    // Only notices here: the schedules are switched off, as the office would.
+    let reports = app.reporting(&app.admin_token).await;
     sqlx::query("UPDATE reporting.schedules SET enabled = false")
         .execute(&app.db.pool)
         .await
         .unwrap();
     app.set_clock("2026-09-30T10:00:00+08:00").await;
-    let item = app
-        .registered_item(reg::Item {
-            title: TITLE.into(),
-            lead_unit_id: zxj.id.clone(),
-            ..Default::default()
-        })
-        .await;
+    Court {
+        app,
+        smtp,
+        settings,
+        zxj,
+        office,
+        reports,
+    }
+}
+
+/// A registered item of 执行局's titled [`TITLE`].
+async fn titled_item(app: &TestApp, zxj: &reg::Unit) -> reg::Item {
+    app.registered_item(reg::Item {
+        title: TITLE.into(),
+        lead_unit_id: zxj.id.clone(),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn reminders_urges_and_criticism_reach_the_head_and_the_liaison_once() {
+    let Court {
+        app,
+        smtp,
+        settings: s,
+        zxj,
+        mut office,
+        reports: mut c,
+    } = court().await;
+    let item = titled_item(&app, &zxj).await;
     let number = item.number.clone();
     assert!(!number.is_empty());
     let a = duban_tests::assign(&mut office, &item.id).await;
@@ -326,35 +338,19 @@ async fn reminders_urges_and_criticism_reach_the_head_and_the_liaison_once() {
 
 #[tokio::test]
 async fn reminders_out_of_date_when_the_worker_comes_back_are_archived_not_sent() {
-    let app = TestApp::spawn().await;
-    app.load_demo().await;
-    let smtp = SmtpServer::start().await;
-    let s = worker::settings(Some(smtp.port()), None);
-    let court = app.unit_by_code("jczy").await;
-    let zxj = app.unit_by_code("jczy-zxj").await;
-    let mut office = app
-        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
-        .await;
+    let Court {
+        app,
+        smtp,
+        settings: s,
+        zxj,
+        mut office,
+        reports: mut c,
+    } = court().await;
     let mut unit = app
         .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
         .await;
-    let mut c: Reports = ReportingServiceClient::with_interceptor(
-        app.channel(app::ServiceKind::Reporting).await,
-        duban::cli::Bearer::new(&app.admin_token).unwrap(),
-    );
-    sqlx::query("UPDATE reporting.schedules SET enabled = false")
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
     // No worker runs while all this happens.
-    app.set_clock("2026-09-30T10:00:00+08:00").await;
-    let item = app
-        .registered_item(reg::Item {
-            title: TITLE.into(),
-            lead_unit_id: zxj.id.clone(),
-            ..Default::default()
-        })
-        .await;
+    let item = titled_item(&app, &zxj).await;
     let number = item.number.clone();
     duban_tests::assign(&mut office, &item.id).await;
     app.eventually("assignment.reminder", 1).await;
@@ -365,13 +361,7 @@ async fn reminders_out_of_date_when_the_worker_comes_back_are_archived_not_sent(
     // A second item, assigned 09:30 (deploy due 10-10: reminded at once),
     // is signed for at 10:00.
     app.set_clock("2026-10-09T09:30:00+08:00").await;
-    let second = app
-        .registered_item(reg::Item {
-            title: TITLE.into(),
-            lead_unit_id: zxj.id.clone(),
-            ..Default::default()
-        })
-        .await;
+    let second = titled_item(&app, &zxj).await;
     let b = duban_tests::assign(&mut office, &second.id).await;
     app.eventually("assignment.reminder", 3).await;
     app.set_clock("2026-10-09T10:00:00+08:00").await;

@@ -9,7 +9,6 @@
 //! Friday 10-09 the working days run 10-10 (1), 10-12, 10-13 (3), 10-14,
 //! 10-15, 10-16, 10-19 (7): deploy due 10-10, initial 10-13, resolve 10-19.
 
-use duban::app;
 use duban_assignment::assignments::AssignmentService;
 use duban_core::Role;
 use duban_platform::clock::Clock;
@@ -17,24 +16,17 @@ use duban_platform::configuration::Settings;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
 use duban_proto::reporting::v1 as rp;
-use duban_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use duban_reporting::model::{Doc, Line};
 use duban_tests::smtp::SmtpServer;
 use duban_tests::worker::start as start_worker;
 use duban_tests::{Assignments, TestApp, acknowledge, get_assignment, rid, uuid};
 use std::collections::HashSet;
 use std::time::Duration;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
-type Reports = ReportingServiceClient<InterceptedService<Channel, duban::cli::Bearer>>;
+type Reports = duban_tests::Reporting;
 
 async fn reports(app: &TestApp, token: &str) -> Reports {
-    ReportingServiceClient::with_interceptor(
-        app.channel(app::ServiceKind::Reporting).await,
-        duban::cli::Bearer::new(token).unwrap(),
-    )
-    .max_decoding_message_size(64 * 1024 * 1024)
+    app.reporting(token).await
 }
 
 async fn preview(c: &mut Reports, kind: rp::ReportKind, period: &str, unit: &str) -> (rp::PreviewReportResponse, Doc) {

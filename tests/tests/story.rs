@@ -15,7 +15,7 @@ use duban_core::Role;
 use duban_platform::clock::Clock;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{Assignments, TestApp, acknowledge, date as d, feedback, get_assignment, rid, uuid};
+use duban_tests::{Assignments, TestApp, acknowledge, date as d, feedback, get_assignment, rid, urge, uuid};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -256,16 +256,7 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
     assert_eq!(b.urges[0].justified, Some(false));
     assert!(b.flagged_time.is_none() && b.flag_reason.is_empty());
     // The office urges by hand: no. 2, answer due 24:00 of 10-13.
-    let b = office
-        .urge(pb::UrgeRequest {
-            request_id: rid(),
-            id: b.id.clone(),
-            etag: b.etag.clone(),
-            note: "请于明日下班前报送初步落实情况".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let b = urge(&mut office, &b, "请于明日下班前报送初步落实情况").await;
     assert_eq!(b.urges.len(), 2);
     let second = &b.urges[1];
     assert_eq!((second.seq, second.kind.as_str()), (2, "manual"));

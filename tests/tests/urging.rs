@@ -6,7 +6,7 @@
 use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
-use duban_tests::{TestApp, rid, uuid};
+use duban_tests::{TestApp, get_assignment, rid, urge, uuid};
 use std::time::Duration;
 
 #[tokio::test]
@@ -110,16 +110,7 @@ async fn reminders_urges_and_the_criticism_flag() {
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
 
     // The office urges by hand (no. 2); it goes unanswered past 10-10 24:00.
-    let now = office
-        .urge(pb::UrgeRequest {
-            request_id: rid(),
-            id: a.id.clone(),
-            etag: now.etag.clone(),
-            note: "请立即签收并报送部署情况".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let now = urge(&mut office, &now, "请立即签收并报送部署情况").await;
     assert_eq!((now.urges[1].seq, now.urges[1].kind.as_str()), (2, "manual"));
     app.set_clock("2026-10-12T09:00:00+08:00").await;
     app.eventually("assignment.flagged", 1).await;
@@ -208,20 +199,8 @@ async fn concurrent_sweeps_flag_once() {
     app.set_clock("2026-10-09T09:00:00+08:00").await;
     app.eventually("assignment.urged", 6).await;
     for id in &ids {
-        let a = office
-            .get_assignment(pb::GetAssignmentRequest { id: id.clone() })
-            .await
-            .unwrap()
-            .into_inner();
-        office
-            .urge(pb::UrgeRequest {
-                request_id: rid(),
-                id: a.id.clone(),
-                etag: a.etag.clone(),
-                note: "请速办理".into(),
-            })
-            .await
-            .unwrap();
+        let a = get_assignment(&mut office, id).await;
+        urge(&mut office, &a, "请速办理").await;
     }
     // Once both answer deadlines have passed, eight replicas sweep at once
     // (with the suite's own sweep).

@@ -76,9 +76,9 @@ impl AssignmentService {
         // The clock and the candidates are read in one snapshot: a sweep that
         // read "now" before the dev clock was set back, and the assignments
         // after, urged a fresh assignment for every milestone at once.
-        let mut snapshot = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *snapshot)
+        let mut snapshot = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
         let now = self.clock.now_on(&mut snapshot).await?;
         let calendar = crate::store::calendar(&mut *snapshot).await?;

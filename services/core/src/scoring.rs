@@ -1027,6 +1027,19 @@ mod tests {
             )
         }
 
+        /// Due in December: nothing of it is overdue in October.
+        fn not_due(n: u128) -> A {
+            A::new(
+                n,
+                "general",
+                [
+                    ("deploy", d(2026, 12, 8)),
+                    ("initial", d(2026, 12, 10)),
+                    ("resolve", d(2026, 12, 15)),
+                ],
+            )
+        }
+
         fn meet(&mut self, kind: &str, when: Option<DateTime<Utc>>) -> &mut Self {
             self.s.milestones.iter_mut().find(|m| m.kind == kind).unwrap().met_at = when;
             self
@@ -1267,15 +1280,7 @@ mod tests {
     /// then unjustified after all (-1), judged justified twice counts once.
     #[test]
     fn urges_and_justified_answers() {
-        let a = A::new(
-            1,
-            "general",
-            [
-                ("deploy", d(2026, 12, 8)),
-                ("initial", d(2026, 12, 10)),
-                ("resolve", d(2026, 12, 15)),
-            ],
-        );
+        let a = A::not_due(1);
         let e1 = a.event(1, "assignment.assigned", at(2026, 10, 8, 10));
         let auto = Detail::Urged {
             seq: Some(1),
@@ -1300,15 +1305,7 @@ mod tests {
 
     #[test]
     fn criticism() {
-        let a = A::new(
-            1,
-            "general",
-            [
-                ("deploy", d(2026, 12, 8)),
-                ("initial", d(2026, 12, 10)),
-                ("resolve", d(2026, 12, 15)),
-            ],
-        );
+        let a = A::not_due(1);
         let e1 = a.event(1, "assignment.assigned", at(2026, 10, 8, 10));
         let flag = Detail::Flagged {
             reason: "经催办2次无正当理由未按要求办理".into(),
