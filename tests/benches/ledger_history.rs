@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let history = follow_up(&rows, &imported);
     let started = Instant::now();
-    let out = import_history(&mut assignments, history.clone(), false).await?;
+    let out = import_history(&mut assignments, history.clone(), false, false).await?;
     let took = started.elapsed();
     let made: i64 = sqlx::query_scalar("SELECT count(*) FROM assignment.assignments")
         .fetch_one(&db.pool)
@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         out.created
     );
     let started = Instant::now();
-    let again = import_history(&mut assignments, history, false).await?;
+    let again = import_history(&mut assignments, history, false, false).await?;
     println!(
         "ImportAssignments again (all already assigned: {}): {:.1?}",
         again.unchanged,

@@ -514,7 +514,7 @@ async fn an_old_ledgers_follow_up_is_taken_over() {
         let imported = import_rows(registry, &ledger, &path, String::new(), false, false)
             .await
             .unwrap();
-        import_history(assignments, follow_up(&ledger, &imported), false)
+        import_history(assignments, follow_up(&ledger, &imported), false, false)
             .await
             .unwrap()
     };
@@ -599,6 +599,7 @@ async fn an_old_ledgers_follow_up_is_taken_over() {
             state: "待定".into(),
             ..Default::default()
         }],
+        false,
         false,
     )
     .await

@@ -1043,15 +1043,36 @@ pub async fn import_rows(
             })),
         });
     }
-    let sent = bar.clone();
-    let stream = tokio_stream::iter(messages.into_iter().inspect(move |m| {
-        if let Some(pb::import_ledger_request::Part::Rows(r)) = &m.part {
-            sent.inc(r.rows.len() as u64);
-        }
-    }));
+    let (sent, uploaded) = (bar.clone(), bar.clone());
+    let stream = tokio_stream::iter(
+        messages
+            .into_iter()
+            .inspect(move |m| {
+                if let Some(pb::import_ledger_request::Part::Rows(r)) = &m.part {
+                    sent.inc(r.rows.len() as u64);
+                }
+            })
+            // Called once every row is sent: the server's checking and
+            // writing is most of the wait.
+            .chain(std::iter::from_fn(move || {
+                waiting(&uploaded, "已上传,正在校验并写入台账");
+                None
+            })),
+    );
     let out = c.import_ledger(stream).await.map_err(rpc_error)?.into_inner();
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// Turns `bar` into a spinner with `message` and the time gone, for a wait
+/// on the server.
+fn waiting(bar: &ProgressBar, message: &'static str) {
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}(已用时 {elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
 }
 
 /// Hands an old ledger's follow-up (see [`follow_up`]) to the assignment
@@ -1061,8 +1082,15 @@ pub async fn import_history(
     c: &mut super::assignments::Client,
     history: Vec<duban_proto::assignment::v1::HistoricalAssignment>,
     dry_run: bool,
+    progress: bool,
 ) -> Result<duban_proto::assignment::v1::ImportAssignmentsResponse, tonic::Status> {
     use duban_proto::assignment::v1::{self as apb, import_assignments_request::Part};
+    let bar = if progress {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    waiting(&bar, "正在按原台账交办督办事项");
     let mut messages = vec![apb::ImportAssignmentsRequest {
         part: Some(Part::Options(apb::ImportAssignmentsOptions {
             request_id: uuid::Uuid::new_v4().to_string(),
@@ -1077,7 +1105,9 @@ pub async fn import_history(
             })),
         });
     }
-    Ok(c.import_assignments(tokio_stream::iter(messages)).await?.into_inner())
+    let out = c.import_assignments(tokio_stream::iter(messages)).await;
+    bar.finish_and_clear();
+    Ok(out?.into_inner())
 }
 
 /// The follow-up an old ledger records for the items the registry imported:
@@ -1181,7 +1211,11 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
                 None
             } else {
                 let mut a = super::assignments::connect(&follow_up_client, data_dir).await?;
-                Some(import_history(&mut a, history, dry_run).await.map_err(rpc_error)?)
+                Some(
+                    import_history(&mut a, history, dry_run, true)
+                        .await
+                        .map_err(rpc_error)?,
+                )
             };
             if args.json {
                 println!(
