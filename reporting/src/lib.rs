@@ -1,4 +1,4 @@
-//! The reporting worker (通报, domain.md §7): the weekly progress list, the
+//! The reporting worker (通报, docs/domain.md §7): the weekly progress list, the
 //! Friday reminder to each liaison, the monthly, quarterly and annual
 //! bulletins with their issue analysis; rendered with tera, e-mailed with
 //! lettre, archived with their data.

@@ -7,7 +7,7 @@
 //!
 //! Every date below is worked out by hand from the shipped 2026 calendar
 //! (国庆节 10-01..10-07 off, 10-10 Saturday a working day) and the rule for
-//! periods (domain.md §4: the start day is not counted; N working days end
+//! periods (docs/domain.md §4: the start day is not counted; N working days end
 //! at 24:00 Beijing time of the Nth working day after).
 
 use duban_assignment::assignments::AssignmentService;
@@ -189,7 +189,7 @@ async fn an_item_from_registration_through_urging_close_out_and_re_inspection() 
             ]
         );
         // Not green: deploy is due 10-08, the next working day after 9-30, and
-        // domain.md §4 makes a milestone within one working day yellow.
+        // docs/domain.md §4 makes a milestone within one working day yellow.
         assert_eq!(x.light, "yellow");
     }
     // The sweep reminds both units of deploy (due by the next working day).

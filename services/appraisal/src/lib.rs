@@ -1,4 +1,4 @@
-//! The appraisal service (考评, domain.md §8): the assignment events folded
+//! The appraisal service (考评, docs/domain.md §8): the assignment events folded
 //! into facts, priced by a versioned rule set into scorecards and rankings
 //! for grassroots courts, departments and people; periods published frozen,
 //! corrected only by explicit adjustments.

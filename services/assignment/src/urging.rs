@@ -1,4 +1,4 @@
-//! Urging and escalation (催办, domain.md §5): reminders one working day
+//! Urging and escalation (催办, docs/domain.md §5): reminders one working day
 //! before a milestone, a numbered urge when one is missed, urges by the
 //! office, answers judged justified or not, and the 通报批评 flag after two
 //! urges without a justified answer.

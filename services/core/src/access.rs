@@ -1,4 +1,4 @@
-//! Who may do what (design.md, Auth). A principal's scope is a set of subtrees
+//! Who may do what (README, Roles and scope). A principal's scope is a set of subtrees
 //! of the unit tree; whether a target lies inside it is decided by the caller
 //! (it needs the tree) and passed in as [`Scope`].
 

@@ -1,4 +1,4 @@
-//! Rules of an assignment's life (domain.md §4–§6): its states, what each
+//! Rules of an assignment's life (docs/domain.md §4–§6): its states, what each
 //! role may do in each, and the traffic light.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

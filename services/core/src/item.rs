@@ -1,4 +1,4 @@
-//! Rules of items and their registration (domain.md §2–§3): sources, urgency
+//! Rules of items and their registration (docs/domain.md §2–§3): sources, urgency
 //! classes, the registration state machine, deadlines, decomposition levels,
 //! item numbers, and the dates offices type into ledgers.
 

@@ -1,4 +1,4 @@
-//! Rules of the organisation directory (domain.md §1): the shape of the unit
+//! Rules of the organisation directory (docs/domain.md §1): the shape of the unit
 //! tree and the form of the keys people type into org files.
 
 use crate::Violations;

@@ -1,4 +1,4 @@
-//! The roles people and systems act in (domain.md §1).
+//! The roles people and systems act in (docs/domain.md §1).
 
 use std::fmt;
 use std::str::FromStr;

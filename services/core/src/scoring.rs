@@ -1,4 +1,4 @@
-//! Appraisal (考评, domain.md §8): turning what happened to assignments into
+//! Appraisal (考评, docs/domain.md §8): turning what happened to assignments into
 //! points, explainably.
 //!
 //! Two steps, both pure. [`fold`] reads the assignment events one at a time

@@ -1,4 +1,4 @@
-//! The append-only, hash-chained audit record (domain.md §9). Appends happen
+//! The append-only, hash-chained audit record (docs/domain.md §9). Appends happen
 //! inside the mutation's own transaction, as its last statements: the head
 //! row lock that orders the chain is held only until that commit.
 

@@ -1,4 +1,4 @@
-//! The machinery every Duban service shares (design.md): configuration,
+//! The machinery every Duban service shares (README, Layout and Design notes): configuration,
 //! tracing, the Postgres pool and migrations, the clock, authentication, the
 //! audit chain, domain events, idempotent mutations, the error → Status
 //! mapping, server bootstrap, and private PostgreSQL clusters for dev and tests.
