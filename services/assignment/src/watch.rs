@@ -16,6 +16,10 @@ use uuid::Uuid;
 /// How often an idle stream looks for new events.
 const POLL: Duration = Duration::from_millis(200);
 const BATCH: i64 = 500;
+/// The version of every event type's payload (docs/api.md, the event
+/// catalogue): fields are only added within it; a breaking change to a
+/// type's payload raises that type's version.
+pub const PAYLOAD_VERSION: i32 = 1;
 
 fn message(e: &events::Event) -> pb::Event {
     pb::Event {
@@ -30,6 +34,7 @@ fn message(e: &events::Event) -> pb::Event {
         occur_time: Some(timestamp(e.occurred_at)),
         principal: e.principal.clone(),
         request_id: e.request_id.clone(),
+        payload_version: PAYLOAD_VERSION,
     }
 }
 
