@@ -3,7 +3,8 @@
 //! (the rest of the service answers, health stays SERVING, the blocked
 //! calls end within their deadline with a retryable code and free their
 //! connections); the server's own statement limit for calls without a
-//! deadline; and health while the database is down at start-up.
+//! deadline; a pool with no connection free (busy, not down); and health
+//! while the database is down at start-up.
 
 use duban::app::{self, ServiceKind};
 use duban_proto::registry::v1 as pb;
@@ -118,27 +119,24 @@ async fn a_locked_table_holds_up_only_its_writes_and_they_end_within_their_deadl
 
     // Meanwhile the rest of the service answers, and health says SERVING.
     let registry = app.addr(ServiceKind::Registry);
-    let mut reads = 0;
+    let mut reads = Vec::new();
     let until = Instant::now() + Duration::from_secs(6);
     let mut client = app.admin().await;
     while Instant::now() < until {
+        // A stuck pool answers after its acquire timeout, or not at all;
+        // the 3 s deadline is slack for a loaded machine.
         let mut request = tonic::Request::new(pb::ListUnitsRequest {
             page_size: 100,
             ..Default::default()
         });
-        request.set_timeout(Duration::from_secs(5));
+        request.set_timeout(Duration::from_secs(3));
         let started = Instant::now();
         let units = client
             .list_units(request)
             .await
             .expect("ListUnits while items are locked");
         assert!(!units.into_inner().units.is_empty());
-        // Liveness with slack for a loaded machine, not a performance goal.
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "ListUnits took {:?}",
-            started.elapsed()
-        );
+        reads.push(started.elapsed());
         for service in ["", ServiceKind::Registry.grpc_name()] {
             assert_eq!(
                 health_of(registry, service).await,
@@ -146,12 +144,14 @@ async fn a_locked_table_holds_up_only_its_writes_and_they_end_within_their_deadl
                 "health of {service:?}"
             );
         }
-        reads += 1;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Liveness, not a performance goal: typically within a second.
+    reads.sort();
+    assert!(reads.len() >= 5, "only {} reads", reads.len());
+    assert!(reads[reads.len() / 2] < Duration::from_secs(1), "ListUnits: {reads:?}");
     stop.cancel();
     let outcomes: Vec<_> = writers.join_all().await.into_iter().flatten().collect();
-    assert!(reads >= 5, "only {reads} reads");
     assert!(outcomes.len() >= 16, "only {} writes tried", outcomes.len());
 
     // Each blocked write ended within its deadline (plus slack), retryable,
@@ -166,7 +166,7 @@ async fn a_locked_table_holds_up_only_its_writes_and_they_end_within_their_deadl
             ),
             "{status:?}"
         );
-        assert!(*took < deadline + Duration::from_millis(500), "a write took {took:?}");
+        assert!(*took < deadline + Duration::from_secs(1), "a write took {took:?}");
         let (code, zh) = reason(status);
         if code == "LOCK_TIMEOUT" {
             assert_eq!(status.code(), tonic::Code::Unavailable);
@@ -243,6 +243,64 @@ async fn a_statement_past_the_servers_limit_is_cancelled_with_a_retryable_code()
         .create_item(new_item(&court, "积案清理"))
         .await
         .expect("a write once the lock is released");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pool_with_no_connection_free_is_busy_and_health_still_serving() {
+    let db = duban_platform::test_db::TestDatabase::fresh().await.unwrap();
+    let app = TestApp::spawn_with(db, |s| {
+        s.database.max_connections = 2;
+        s.database.acquire_timeout_secs = 1;
+    })
+    .await;
+    let court = demo_court(&app).await;
+    let mut holder = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE registry.items IN EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    // Two writes without a deadline wait for the lock on the pool's two
+    // connections (up to the server's lock limit).
+    let mut blocked = Vec::new();
+    for _ in 0..2 {
+        let (mut writer, court) = (app.admin().await, court.clone());
+        blocked.push(tokio::spawn(async move {
+            writer.create_item(new_item(&court, "积案清理")).await
+        }));
+    }
+    for _ in 0..100 {
+        if lock_waits(&app).await == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(lock_waits(&app).await, 2);
+
+    let status = app
+        .admin()
+        .await
+        .list_units(pb::ListUnitsRequest::default())
+        .await
+        .expect_err("no connection was free");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    let (code, zh) = reason(&status);
+    assert_eq!(code, "BUSY");
+    assert!(zh.contains("服务繁忙") && !zh.contains("数据库无法连接"), "{zh}");
+    let registry = app.addr(ServiceKind::Registry);
+    for service in ["", ServiceKind::Registry.grpc_name()] {
+        assert_eq!(health_of(registry, service).await, Some(ServingStatus::Serving));
+    }
+
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    for write in blocked {
+        write.await.unwrap().expect("the write, once the lock is released");
+    }
+    app.admin()
+        .await
+        .list_units(pb::ListUnitsRequest::default())
+        .await
+        .expect("ListUnits once the connection is free");
     app.stop().await;
 }
 
