@@ -154,31 +154,30 @@ async fn a_locked_table_holds_up_only_its_writes_and_they_end_within_their_deadl
     let outcomes: Vec<_> = writers.join_all().await.into_iter().flatten().collect();
     assert!(outcomes.len() >= 16, "only {} writes tried", outcomes.len());
 
-    // Each blocked write ended within its deadline (plus slack), retryable,
-    // most with the database's own reason: the lock was not granted in time.
-    let mut lock_timeouts = 0;
+    // Each blocked write ended within its deadline (plus slack), retryable:
+    // the database's reason (the lock not granted in time; the statement
+    // cut short), or the client's own timer when a loaded machine took
+    // long to reach the blocked statement — never INTERNAL.
+    let mut by_reason = std::collections::BTreeMap::<String, usize>::new();
     for (took, result) in &outcomes {
         let status = result.as_ref().expect_err("a write went through a locked table");
-        assert!(
-            matches!(
-                status.code(),
-                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
-            ),
-            "{status:?}"
-        );
-        assert!(*took < deadline + Duration::from_secs(1), "a write took {took:?}");
         let (code, zh) = reason(status);
-        if code == "LOCK_TIMEOUT" {
-            assert_eq!(status.code(), tonic::Code::Unavailable);
-            assert!(zh.contains("请稍后重试"), "{zh}");
-            lock_timeouts += 1;
+        match code.as_str() {
+            "LOCK_TIMEOUT" => assert_eq!(status.code(), tonic::Code::Unavailable),
+            "STATEMENT_TIMEOUT" => assert_eq!(status.code(), tonic::Code::DeadlineExceeded),
+            "" => assert!(
+                matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled),
+                "{status:?}"
+            ),
+            other => panic!("{other}: {status:?}"),
         }
+        if !code.is_empty() {
+            assert!(zh.contains("请稍后重试"), "{zh}");
+        }
+        assert!(*took < deadline + Duration::from_secs(1), "a write took {took:?}");
+        *by_reason.entry(code).or_default() += 1;
     }
-    assert!(
-        lock_timeouts * 2 > outcomes.len(),
-        "{lock_timeouts} of {}",
-        outcomes.len()
-    );
+    assert!(by_reason.contains_key("LOCK_TIMEOUT"), "{by_reason:?}");
 
     // Their statements are gone from the database, though the lock is still
     // held: nothing keeps a connection waiting past its call.
