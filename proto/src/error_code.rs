@@ -23,6 +23,14 @@ pub enum ErrorCode {
     Unauthenticated,
     /// A dependency (the database) is unreachable.
     Unavailable,
+    /// Every database connection was in use for too long: retry later.
+    Busy,
+    /// A lock another transaction held was not granted in time (the call's
+    /// deadline or the server's lock limit); nothing was changed: retry later.
+    LockTimeout,
+    /// A statement ran past the call's deadline or the server's limit and
+    /// was cancelled; nothing was changed: retry later.
+    StatementTimeout,
     /// Anything else; details are in the server log only.
     Internal,
 }
@@ -42,6 +50,9 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Busy => "BUSY",
+            ErrorCode::LockTimeout => "LOCK_TIMEOUT",
+            ErrorCode::StatementTimeout => "STATEMENT_TIMEOUT",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -55,7 +66,8 @@ impl ErrorCode {
             ErrorCode::StaleEtag | ErrorCode::Conflict => tonic::Code::Aborted,
             ErrorCode::PermissionDenied => tonic::Code::PermissionDenied,
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
-            ErrorCode::Unavailable => tonic::Code::Unavailable,
+            ErrorCode::Unavailable | ErrorCode::Busy | ErrorCode::LockTimeout => tonic::Code::Unavailable,
+            ErrorCode::StatementTimeout => tonic::Code::DeadlineExceeded,
             ErrorCode::Internal => tonic::Code::Internal,
         }
     }

@@ -709,6 +709,9 @@ pub struct Job {
     pub recipient_email: String,
     pub message_id: String,
     pub attempts: i32,
+    /// This lease's token: outcomes are recorded only while it is the
+    /// delivery's (no other worker has leased it since).
+    pub lease_token: Uuid,
     pub subject: String,
     pub html: String,
     pub text_body: String,
@@ -729,10 +732,12 @@ pub async fn lease(pool: &PgPool, lease_secs: f64) -> Result<Option<Job>> {
            ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), \
          leased AS ( \
            UPDATE reporting.deliveries d SET state = 'sending', attempts = d.attempts + 1, \
-                  lease_until = clock_timestamp() + $1 * interval '1 second', updated_at = clock_timestamp() \
+                  lease_until = clock_timestamp() + $1 * interval '1 second', lease_token = gen_random_uuid(), \
+                  updated_at = clock_timestamp() \
            FROM next WHERE d.id = next.id \
-           RETURNING d.id, d.report_id, d.recipient_name, d.recipient_email, d.message_id, d.attempts) \
-         SELECT l.id, l.report_id, l.recipient_name, l.recipient_email, l.message_id, l.attempts, r.subject, r.html, \
+           RETURNING d.id, d.report_id, d.recipient_name, d.recipient_email, d.message_id, d.attempts, d.lease_token) \
+         SELECT l.id, l.report_id, l.recipient_name, l.recipient_email, l.message_id, l.attempts, l.lease_token, \
+                r.subject, r.html, \
                 r.text_body, r.attachment_name, r.attachment, r.issued_at \
          FROM leased l JOIN reporting.reports r ON r.id = l.report_id",
     )
@@ -741,55 +746,86 @@ pub async fn lease(pool: &PgPool, lease_secs: f64) -> Result<Option<Job>> {
     .await?)
 }
 
+/// What the mail server made of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome<'a> {
+    /// Accepted, with the server's reply.
+    Sent { reply: &'a str },
+    /// A temporary failure: try again after `after_secs`.
+    Retry { error: &'a str, after_secs: f64 },
+    /// A permanent failure (or out of attempts): recorded and left alone.
+    Failed { error: &'a str },
+}
+
+/// Records `outcome` of the lease `token` on delivery `id`; false when the
+/// lease is no longer this one's (another worker leased the delivery after
+/// this lease ran out), and then nothing is changed: that worker's outcome
+/// stands.
+pub async fn record(pool: &PgPool, id: Uuid, token: Uuid, outcome: Outcome<'_>) -> Result<bool> {
+    match outcome {
+        Outcome::Sent { reply } => mark_sent(pool, id, token, reply).await,
+        Outcome::Retry { error, after_secs } => mark_retry(pool, id, token, error, after_secs).await,
+        Outcome::Failed { error } => mark_failed(pool, id, token, error).await,
+    }
+}
+
 /// The server accepted the message.
-pub async fn mark_sent(pool: &PgPool, id: Uuid, reply: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE reporting.deliveries SET state = 'sent', sent_at = clock_timestamp(), smtp_reply = $2, \
-                lease_until = NULL, last_error = '', updated_at = clock_timestamp() WHERE id = $1",
+pub async fn mark_sent(pool: &PgPool, id: Uuid, token: Uuid, reply: &str) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'sent', sent_at = clock_timestamp(), smtp_reply = $3, \
+                lease_until = NULL, lease_token = NULL, last_error = '', updated_at = clock_timestamp() \
+         WHERE id = $1 AND lease_token = $2",
     )
     .bind(id)
+    .bind(token)
     .bind(reply)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// A temporary failure: try again after `after_secs`.
-pub async fn mark_retry(pool: &PgPool, id: Uuid, error: &str, after_secs: f64) -> Result<()> {
-    sqlx::query(
-        "UPDATE reporting.deliveries SET state = 'pending', last_error = $2, lease_until = NULL, \
-                next_attempt_at = clock_timestamp() + $3 * interval '1 second', updated_at = clock_timestamp() \
-         WHERE id = $1",
+pub async fn mark_retry(pool: &PgPool, id: Uuid, token: Uuid, error: &str, after_secs: f64) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'pending', last_error = $3, lease_until = NULL, lease_token = NULL, \
+                next_attempt_at = clock_timestamp() + $4 * interval '1 second', updated_at = clock_timestamp() \
+         WHERE id = $1 AND lease_token = $2",
     )
     .bind(id)
+    .bind(token)
     .bind(error)
     .bind(after_secs)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// A permanent failure (or out of attempts): recorded and left alone.
-pub async fn mark_failed(pool: &PgPool, id: Uuid, error: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE reporting.deliveries SET state = 'failed', last_error = $2, lease_until = NULL, \
-                updated_at = clock_timestamp() WHERE id = $1",
+pub async fn mark_failed(pool: &PgPool, id: Uuid, token: Uuid, error: &str) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE reporting.deliveries SET state = 'failed', last_error = $3, lease_until = NULL, lease_token = NULL, \
+                updated_at = clock_timestamp() WHERE id = $1 AND lease_token = $2",
     )
     .bind(id)
+    .bind(token)
     .bind(error)
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Gives a lease back without counting the attempt (the worker is
 /// stopping before it sent anything).
-pub async fn release(pool: &PgPool, id: Uuid) -> Result<()> {
+pub async fn release(pool: &PgPool, id: Uuid, token: Uuid) -> Result<()> {
     sqlx::query(
         "UPDATE reporting.deliveries SET state = 'pending', attempts = greatest(attempts - 1, 0), lease_until = NULL, \
-                updated_at = clock_timestamp() WHERE id = $1 AND state = 'sending'",
+                lease_token = NULL, updated_at = clock_timestamp() WHERE id = $1 AND lease_token = $2",
     )
     .bind(id)
+    .bind(token)
     .execute(pool)
     .await?;
     Ok(())

@@ -4,16 +4,18 @@
 //! mail from the job table.
 //!
 //! Delivery is at least once, with a stable Message-ID per report and
-//! recipient: a job is leased (FOR UPDATE SKIP LOCKED, the attempt counted)
-//! before anything is sent, and marked sent after the server's 250. A
-//! worker that dies holding a lease loses nothing: the lease runs out and
-//! another worker sends the job. A message the server had not accepted
-//! when the worker died (the connection dropped before the final 250) was
-//! never delivered, so sending it again makes one copy. Only a crash in the
-//! instant between the server's 250 and our record of it sends twice, and
-//! then under the same Message-ID, which mail stores recognise. A worker
-//! asked to stop finishes the message it is sending, records it, and takes
-//! no new one.
+//! recipient: a job is leased (FOR UPDATE SKIP LOCKED, the attempt counted,
+//! a fresh lease token) before anything is sent, and marked sent after the
+//! server's 250 — retried with backoff while the lease lasts if the
+//! database cannot be reached just then, and applied only while the lease
+//! token is still the job's. A worker that dies holding a lease loses
+//! nothing: the lease runs out and another worker sends the job. A second
+//! copy, under the same Message-ID that mail stores recognise, is sent only
+//! when the server kept a message but its 250 did not reach us (the
+//! connection dropped between its storing and its answer), or when the 250
+//! could not be recorded before the lease ran out (a crash, or a database
+//! outage longer than the lease). A worker asked to stop finishes the
+//! message it is sending, records it, and takes no new one.
 
 use crate::mail::{self, Mailer, Outgoing, SendError};
 use crate::notices::Notices;
@@ -22,6 +24,7 @@ use crate::store;
 use duban_platform::configuration::ReportingSettings;
 use lettre::message::Mailbox;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -107,6 +110,10 @@ impl Worker {
         let Some(job) = store::lease(pool, self.settings.lease_secs).await? else {
             return Ok(false);
         };
+        // Taken after the lease was granted: never earlier than the
+        // database's end of it, so it bounds how long recording may retry.
+        let lease_ends = Instant::now() + Duration::from_secs_f64(self.settings.lease_secs.max(0.0));
+        let mut failed_after = String::new();
         let span = tracing::info_span!("delivery", id = %job.id, to = %job.recipient_email, attempt = job.attempts);
         async {
             let outcome = match mail::build(&Outgoing {
@@ -123,30 +130,67 @@ impl Worker {
                 Ok(message) => self.mailer.send(&message, &job.message_id).await,
                 Err(e) => Err(e),
             };
-            match outcome {
+            let recorded = match &outcome {
                 Ok(reply) => {
-                    store::mark_sent(pool, job.id, &reply).await?;
                     tracing::info!(message_id = %job.message_id, "report delivered");
+                    store::Outcome::Sent { reply }
                 }
                 Err(SendError::Temporary(e)) if job.attempts < self.settings.max_attempts => {
                     let after = backoff(&self.settings, job.attempts);
                     tracing::warn!(error = %e, retry_in_secs = after, "temporary delivery failure");
-                    store::mark_retry(pool, job.id, &e, after).await?;
+                    store::Outcome::Retry {
+                        error: e,
+                        after_secs: after,
+                    }
                 }
                 Err(SendError::Temporary(e)) => {
                     tracing::error!(error = %e, "delivery failed: out of attempts");
-                    store::mark_failed(pool, job.id, &format!("{e}(已尝试{}次)", job.attempts)).await?;
+                    failed_after = format!("{e}(已尝试{}次)", job.attempts);
+                    store::Outcome::Failed { error: &failed_after }
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::error!(error = %e, "delivery refused permanently");
-                    store::mark_failed(pool, job.id, &e).await?;
+                    store::Outcome::Failed { error: e }
                 }
-            }
+            };
+            self.record(&job, lease_ends, recorded).await?;
             Ok::<(), duban_platform::Error>(())
         }
         .instrument(span)
         .await?;
         Ok(true)
+    }
+
+    /// Records what the server said, retrying with backoff while the lease
+    /// lasts: a message the server has accepted must not be sent again just
+    /// because the database blinked right after. Past the lease another
+    /// worker may have taken the delivery over; the lease token keeps this
+    /// worker from overwriting that one's outcome.
+    async fn record(
+        &self,
+        job: &store::Job,
+        lease_ends: Instant,
+        outcome: store::Outcome<'_>,
+    ) -> duban_platform::Result<()> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match store::record(self.service.pool(), job.id, job.lease_token, outcome).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    tracing::warn!("the lease ran out and another worker took the delivery over; its outcome stands");
+                    return Ok(());
+                }
+                Err(e) if Instant::now() + wait < lease_ends => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "recording the delivery's outcome failed; retrying while the lease lasts");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the delivery's outcome could not be recorded before the lease ran out; it will be sent again under the same Message-ID");
+                    return Err(e);
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use duban::cli::Bearer;
 use duban_core::Role;
 use duban_platform::auth::{NewToken, TokenStore};
 use duban_platform::configuration::Settings;
+use duban_platform::pg_cluster::PrivateCluster;
 use duban_platform::test_db::TestDatabase;
 use duban_proto::appraisal::v1::appraisal_service_client::AppraisalServiceClient;
 use duban_proto::assignment::v1::assignment_service_client::AssignmentServiceClient;
@@ -21,6 +22,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+pub use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use uuid::Uuid;
 
 pub mod bench;
@@ -46,6 +50,23 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDatabase) -> TestApp {
+        let settings = Self::settings(&db.url);
+        let pool = db.pool.clone();
+        Self::start(db, &settings, pool).await
+    }
+
+    /// The suite with settings changed by `tweak` (database limits, say), on
+    /// a pool of its own made from them.
+    pub async fn spawn_with(db: TestDatabase, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = Self::settings(&db.url);
+        tweak(&mut settings);
+        let pool = duban_platform::db::pool_for_url(&db.url, &settings.database).expect("the suite's pool");
+        Self::start(db, &settings, pool).await
+    }
+
+    /// What the tests run the suite with on the database at `url`: every
+    /// port 0, the dev clock, a sweep every second.
+    pub fn settings(url: &str) -> Settings {
         let mut settings = Settings::default();
         settings.server.registry_port = 0;
         settings.server.assignment_port = 0;
@@ -54,8 +75,12 @@ impl TestApp {
         settings.server.shutdown_grace_secs = 5;
         settings.dev_clock = true;
         settings.sweep_interval_secs = 1;
-        settings.database.url = Some(SecretString::from(db.url.clone()));
-        let running = app::start(&settings, db.pool.clone(), &ServiceKind::ALL, CancellationToken::new())
+        settings.database.url = Some(SecretString::from(url.to_owned()));
+        settings
+    }
+
+    async fn start(db: TestDatabase, settings: &Settings, pool: sqlx::PgPool) -> TestApp {
+        let running = app::start(settings, pool, &ServiceKind::ALL, CancellationToken::new())
             .await
             .expect("starting the suite");
         let admin_token = issue_token(&db, "admin", &[Role::Admin], &[], None).await;
@@ -311,17 +336,9 @@ impl TestApp {
     }
 
     async fn wait_until_serving(&self) {
-        use tonic_health::pb::health_client::HealthClient;
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-        let mut health = HealthClient::new(self.channel(ServiceKind::Registry).await);
+        let registry = self.addr(ServiceKind::Registry);
         for _ in 0..200 {
-            let status = health
-                .check(HealthCheckRequest {
-                    service: ServiceKind::Registry.grpc_name().into(),
-                })
-                .await
-                .map(|r| r.into_inner().status);
-            if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
+            if health_of(registry, ServiceKind::Registry.grpc_name()).await == Some(ServingStatus::Serving) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -334,6 +351,25 @@ impl TestApp {
             r.stop().await.expect("clean stop");
         }
     }
+}
+
+/// What `grpc.health.v1.Health` on `addr` says of `service` (`""`: the
+/// whole server); `None` when it cannot be asked.
+pub async fn health_of(addr: SocketAddr, service: &str) -> Option<ServingStatus> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .ok()?
+        .connect()
+        .await
+        .ok()?;
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .ok()?
+        .into_inner()
+        .status;
+    ServingStatus::try_from(status).ok()
 }
 
 pub async fn issue_token(
@@ -480,4 +516,29 @@ pub async fn write_test_event(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
         .fetch_one(tx)
         .await
         .unwrap()
+}
+
+/// A PostgreSQL cluster of the test's own, to stop and start: an outage
+/// the suite and the worker live through. Removed when the test process ends.
+pub fn own_cluster() -> PrivateCluster {
+    PrivateCluster::throwaway().expect("a private PostgreSQL cluster")
+}
+
+/// Stops `cluster` (fast shutdown: sessions are terminated, as in a crash
+/// or failover of the server).
+pub async fn stop_cluster(cluster: &PrivateCluster) {
+    let c = cluster.clone();
+    tokio::task::spawn_blocking(move || c.stop())
+        .await
+        .unwrap()
+        .expect("stopping PostgreSQL");
+}
+
+/// Starts `cluster` again, on its port.
+pub async fn start_cluster(cluster: &PrivateCluster) {
+    let root = cluster.root().to_path_buf();
+    tokio::task::spawn_blocking(move || PrivateCluster::start(&root))
+        .await
+        .unwrap()
+        .expect("starting PostgreSQL");
 }

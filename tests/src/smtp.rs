@@ -59,6 +59,8 @@ struct State {
     refused: Vec<String>,
     /// Delay before answering the next DATA command.
     hold_next_data: Option<Duration>,
+    /// Run once the next message is stored, before its 250 is sent.
+    on_next_stored: Option<Box<dyn FnOnce() + Send>>,
     data_commands: usize,
 }
 
@@ -115,6 +117,13 @@ impl SmtpServer {
     /// Hold the answer to the next DATA command for `d`.
     pub fn hold_next_data(&self, d: Duration) {
         self.state.lock().unwrap().hold_next_data = Some(d);
+    }
+
+    /// Run `hook` (blocking is fine: it runs on a blocking thread) once the
+    /// next message is stored and before the server answers 250: the
+    /// moment between the server keeping a message and the sender learning so.
+    pub fn on_next_stored(&self, hook: impl FnOnce() + Send + 'static) {
+        self.state.lock().unwrap().on_next_stored = Some(Box::new(hook));
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -207,11 +216,18 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                         let l = line.strip_prefix('.').unwrap_or(&line);
                         data.push_str(l);
                     }
-                    state.lock().unwrap().received.push(Received {
-                        from: from.take().unwrap_or_default(),
-                        to: std::mem::take(&mut to),
-                        data,
-                    });
+                    let hook = {
+                        let mut s = state.lock().unwrap();
+                        s.received.push(Received {
+                            from: from.take().unwrap_or_default(),
+                            to: std::mem::take(&mut to),
+                            data,
+                        });
+                        s.on_next_stored.take()
+                    };
+                    if let Some(hook) = hook {
+                        let _ = tokio::task::spawn_blocking(hook).await;
+                    }
                     "250 2.0.0 Queued\r\n".into()
                 }
             }

@@ -29,10 +29,16 @@ pub fn settings(smtp_port: Option<u16>, mail_dir: Option<std::path::PathBuf>) ->
 
 /// A worker on the app's database and dev clock, until the token is cancelled.
 pub fn start(app: &TestApp, settings: &Settings) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    start_on(app.db.pool.clone(), settings)
+}
+
+/// A worker on `pool` (one of its own, with the worker's database settings,
+/// as `duban worker` has) and its dev clock, until the token is cancelled.
+pub fn start_on(pool: sqlx::PgPool, settings: &Settings) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let worker = app::reporting_worker(
         settings,
-        app.db.pool.clone(),
-        Clock::shared(app.db.pool.clone()),
+        pool.clone(),
+        Clock::shared(pool),
         std::path::Path::new("/nonexistent"),
     )
     .unwrap();

@@ -1,8 +1,10 @@
 //! Reports (通报) end to end: a hand-made month of follow-up built over real
 //! gRPC on the dev clock, each kind of report rendered from it with its
 //! figures worked out by hand; delivery through a real SMTP server (one that
-//! refuses the first attempts, and a worker stopped mid-delivery); and the
-//! schedules firing on the right working day around National Day 2026.
+//! refuses the first attempts, a worker stopped mid-delivery, PostgreSQL
+//! stopped between the server's 250 and its record, a lease that ran out,
+//! a worker started before its database); and the schedules firing on the
+//! right working day around National Day 2026.
 //!
 //! Dates come from the shipped 2026 calendar (国庆节 10-01..10-07 off, 10-10
 //! Saturday a working day) and the rule for periods: after an assignment on
@@ -740,6 +742,198 @@ async fn a_worker_stopped_mid_delivery_loses_nothing_and_sends_nothing_twice() {
     app.stop().await;
 }
 
+/// Waits (up to a minute) until no delivery of any report is pending or
+/// sending, and returns each one's state and attempts.
+async fn all_settled(app: &TestApp) -> Vec<(String, i32)> {
+    for _ in 0..600 {
+        let rows: Vec<(String, i32)> = sqlx::query_as("SELECT state, attempts FROM reporting.deliveries ORDER BY id")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap_or_default();
+        if !rows.is_empty() && rows.iter().all(|(state, _)| state != "pending" && state != "sending") {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("deliveries never settled");
+}
+
+/// Waits until the suite's health says SERVING again (after an outage).
+async fn serving_again(app: &TestApp) {
+    let addr = app.addr(duban::app::ServiceKind::Reporting);
+    for _ in 0..300 {
+        if duban_tests::health_of(addr, duban_proto::service_names::REPORTING).await
+            == Some(duban_tests::ServingStatus::Serving)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the suite never became SERVING again");
+}
+
+#[tokio::test]
+async fn a_database_outage_between_the_servers_250_and_its_record_sends_nothing_twice() {
+    let cluster = duban_tests::own_cluster();
+    let db = duban_platform::test_db::TestDatabase::fresh_on(&cluster.url_for("postgres"))
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(db).await;
+    app.load_demo().await;
+    let smtp = SmtpServer::start().await;
+    let (mut c, id) = issue_weekly(&app).await;
+
+    // The first message the server keeps: PostgreSQL goes down before the
+    // 250 reaches the worker, for 3 s — longer than the worker's pool waits
+    // for a connection (1 s), shorter than its lease (15 s).
+    let (restarted, mut up) = tokio::sync::watch::channel(false);
+    let outage = cluster.clone();
+    smtp.on_next_stored(move || {
+        outage.stop().expect("stopping PostgreSQL");
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            duban_platform::pg_cluster::PrivateCluster::start(outage.root()).expect("starting PostgreSQL");
+            restarted.send(true).unwrap();
+        });
+    });
+    let mut s = settings(Some(smtp.port()), None);
+    s.reporting.lease_secs = 15.0;
+    s.database.acquire_timeout_secs = 1;
+    let pool = duban_platform::db::pool_for_url(&app.db.url, &s.database).unwrap();
+    let (stop, worker) = duban_tests::worker::start_on(pool, &s);
+    up.wait_for(|up| *up).await.unwrap();
+    serving_again(&app).await;
+
+    // Every delivery recorded after one attempt (one left `sending` would
+    // have gone out again once its lease ran out); every message received once.
+    let rows = all_settled(&app).await;
+    assert!(
+        rows.iter().all(|(state, attempts)| state == "sent" && *attempts == 1),
+        "{rows:?}"
+    );
+    let r = settled(&mut c, &id).await;
+    assert!(r.deliveries.iter().all(|d| d.state == rp::DeliveryState::Sent as i32));
+    let received: Vec<String> = smtp.received().iter().map(|m| m.message_id()).collect();
+    assert_eq!(received.len(), rows.len(), "{received:?}");
+    assert_eq!(
+        received.iter().collect::<HashSet<_>>().len(),
+        received.len(),
+        "{received:?}"
+    );
+    stop.cancel();
+    worker.await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_late_record_from_an_expired_lease_leaves_the_new_holders_outcome() {
+    use duban_reporting::store::{self, Outcome};
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    issue_weekly(&app).await;
+    let pool = &app.db.pool;
+    let stale = store::lease(pool, 0.2).await.unwrap().expect("a delivery to lease");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Another worker takes the expired lease over (leasing the others too,
+    // for long, until it gets this one).
+    let mut current = None;
+    while let Some(job) = store::lease(pool, 60.0).await.unwrap() {
+        if job.id == stale.id {
+            current = Some(job);
+            break;
+        }
+    }
+    let current = current.expect("the expired delivery leased again");
+    assert_ne!(current.lease_token, stale.lease_token);
+    assert_eq!(current.attempts, 2);
+
+    // The first worker's late word changes nothing, before or after the new
+    // holder records its own.
+    let sent = Outcome::Sent {
+        reply: "250 2.0.0 Queued",
+    };
+    assert!(!store::record(pool, stale.id, stale.lease_token, sent).await.unwrap());
+    let retry = Outcome::Retry {
+        error: "451 4.3.0 Temporarily unavailable",
+        after_secs: 60.0,
+    };
+    assert!(
+        store::record(pool, current.id, current.lease_token, retry)
+            .await
+            .unwrap()
+    );
+    assert!(!store::record(pool, stale.id, stale.lease_token, sent).await.unwrap());
+    let failed = Outcome::Failed { error: "550" };
+    assert!(!store::record(pool, stale.id, stale.lease_token, failed).await.unwrap());
+    let (state, error): (String, String) =
+        sqlx::query_as("SELECT state, last_error FROM reporting.deliveries WHERE id = $1")
+            .bind(stale.id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (state.as_str(), error.as_str()),
+        ("pending", "451 4.3.0 Temporarily unavailable")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_started_before_its_database_waits_for_it_and_then_delivers() {
+    let cluster = duban_tests::own_cluster();
+    duban_tests::stop_cluster(&cluster).await;
+    let smtp = SmtpServer::start().await;
+    let mut s = settings(Some(smtp.port()), None);
+    s.dev_clock = true;
+    s.database.url = Some(cluster.url().into());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn({
+        let (s, stop) = (s.clone(), stop.clone());
+        async move { duban::app::run_worker(&s, std::path::Path::new("/nonexistent"), stop).await }
+    });
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        !worker.is_finished(),
+        "the worker gave up on its database: {:?}",
+        worker.await
+    );
+
+    duban_tests::start_cluster(&cluster).await;
+    let pool = duban_platform::db::pool_for_url(&cluster.url(), &s.database).unwrap();
+    // Only the worker has touched this database: its migrations and its
+    // countermeasure table show it got going.
+    let mut seeded = 0;
+    for _ in 0..300 {
+        seeded = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM reporting.countermeasures")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0);
+        if seeded > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seeded > 0, "the worker never prepared its database");
+    let db = duban_platform::test_db::TestDatabase {
+        name: "duban".into(),
+        url: cluster.url(),
+        pool,
+    };
+    let app = TestApp::spawn_on(db).await;
+    app.load_demo().await;
+    let (mut c, id) = issue_weekly(&app).await;
+    let r = settled(&mut c, &id).await;
+    assert!(
+        r.deliveries.iter().all(|d| d.state == rp::DeliveryState::Sent as i32),
+        "{:?}",
+        r.deliveries
+    );
+    assert!(smtp.received().len() >= 4);
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    app.stop().await;
+}
+
 async fn issued(app: &TestApp) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = sqlx::query_as("SELECT kind, period FROM reporting.reports ORDER BY seq")
         .fetch_all(&app.db.pool)
@@ -752,6 +946,20 @@ async fn issued(app: &TestApp) -> Vec<(String, String)> {
 /// Lets the workers poll a few times at the current dev time.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(700)).await;
+}
+
+/// The reports issued, once there are `n` (or after 20 s): a loaded
+/// machine may take longer than `settle` to issue a bulletin.
+async fn issued_when(app: &TestApp, n: usize) -> Vec<(String, String)> {
+    for _ in 0..200 {
+        let kinds = issued(app).await;
+        if kinds.len() >= n {
+            settle().await;
+            return issued(app).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    issued(app).await
 }
 
 #[tokio::test]
@@ -780,14 +988,13 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
     // 10-08 08:30, the first working day after National Day: September's
     // bulletin, and the week's progress list (Monday 10-05 was a holiday).
     app.set_clock("2026-10-08T08:31:00+08:00").await;
-    settle().await;
-    let kinds: Vec<(String, String)> = issued(&app).await;
+    let kinds: Vec<(String, String)> = issued_when(&app, 2).await;
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     assert!(kinds.contains(&("monthly".into(), "2026-09".into())));
     assert!(kinds.contains(&("weekly".into(), "2026-W41".into())));
     // 10-09 08:31, Friday: the reminder to 执行局's liaison, once.
     app.set_clock("2026-10-09T08:31:00+08:00").await;
-    settle().await;
+    issued_when(&app, 3).await;
     let (friday, unit): (i64, Option<uuid::Uuid>) =
         sqlx::query_as("SELECT count(*), min(unit_id::text)::uuid FROM reporting.reports WHERE kind = 'friday'")
             .fetch_one(&app.db.pool)
@@ -812,8 +1019,7 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
     let (stop, worker) = start_worker(&app, &s);
     // It catches up the third quarter's bulletin (due 10-08 09:00, after the
     // one-hour window of the workers before it).
-    settle().await;
-    let kinds = issued(&app).await;
+    let kinds = issued_when(&app, 4).await;
     assert_eq!(kinds.last(), Some(&("quarterly".into(), "2026-Q3".into())), "{kinds:?}");
     assert_eq!(kinds.len(), 4, "{kinds:?}");
     app.set_clock("2026-10-17T09:00:00+08:00").await;
@@ -821,8 +1027,7 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
     let kinds = issued(&app).await;
     assert_eq!(kinds.len(), 4, "nothing new on Saturday: {kinds:?}");
     app.set_clock("2026-10-20T09:00:00+08:00").await;
-    settle().await;
-    let kinds = issued(&app).await;
+    let kinds = issued_when(&app, 5).await;
     assert!(kinds.contains(&("weekly".into(), "2026-W43".into())), "{kinds:?}");
     assert!(!kinds.contains(&("friday".into(), "2026-W42".into())), "{kinds:?}");
     assert_eq!(kinds.len(), 5, "{kinds:?}");

@@ -72,7 +72,7 @@ pub fn parse(e: &events::Event) -> Option<Event> {
 
 /// One pass over at most [`BATCH`] events; returns how many were read.
 async fn pass(pool: &PgPool, tz: &Tz) -> Result<usize> {
-    let mut tx = pool.begin().await?;
+    let mut tx = duban_platform::db::begin(pool).await?;
     let cursor: Cursor = crate::store::lock_cursor(&mut tx).await?.parse()?;
     let filter = EventFilter {
         services: Some(vec!["assignment".into()]),

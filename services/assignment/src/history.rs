@@ -128,7 +128,7 @@ impl AssignmentService {
         let rows = rows(history).map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &options.request_id).await?;
         if options.dry_run {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = duban_platform::db::begin(&self.pool).await?;
             let (out, _) = self.apply_history(&mut tx, &ctx, &rows).await?;
             tx.rollback().await?;
             return Ok(pb::ImportAssignmentsResponse { dry_run: true, ..out });

@@ -160,12 +160,7 @@ pub async fn start(
     };
     let health = Health::new();
     let names: Vec<&'static str> = services.iter().map(|s| s.grpc_name()).collect();
-    for name in &names {
-        health
-            .reporter
-            .set_service_status(*name, tonic_health::ServingStatus::NotServing)
-            .await;
-    }
+    health.set_all(&names, tonic_health::ServingStatus::NotServing).await;
     let auth = AuthLayer::new(TokenStore::new(pool.clone()));
     let tls = match &settings.server.tls {
         Some(t) => Some(server::tls_config(t)?),
@@ -254,8 +249,6 @@ fn routes_for(
     })
 }
 
-/// Applies migrations (retrying while the database is down), readies the
-/// dev clock, then keeps health in step with the database.
 /// The assignment service's background work: seeding calendars, watching
 /// for a missing next year, issuing reminders and urges.
 struct FollowUp {
@@ -264,6 +257,8 @@ struct FollowUp {
     sweep_every: Duration,
 }
 
+/// Applies migrations (retrying while the database is down), readies the
+/// dev clock, then keeps health in step with the database.
 async fn prepare_then_watch(
     pool: PgPool,
     clock: Clock,
@@ -273,33 +268,10 @@ async fn prepare_then_watch(
     names: Vec<&'static str>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    loop {
-        let attempt = async {
-            duban_platform::db::migrate(&pool).await?;
-            clock.ensure_ready().await?;
-            if let Some(f) = &follow_up {
-                f.calendar
-                    .seed()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
-            }
-            if let Some(a) = &appraisal {
-                a.seed()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("seeding the appraisal rule set: {e}"))?;
-            }
-            anyhow::Ok(())
-        };
-        match attempt.await {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "database not ready; retrying in 2 s");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                }
-            }
-        }
+    let calendar = follow_up.as_ref().map(|f| &f.calendar);
+    let ready = wait_for_database(&pool, &clock, calendar, appraisal.as_ref(), &shutdown).await;
+    if !ready {
+        return Ok(());
     }
     if let Some(f) = follow_up {
         // The calendar's health entry exists before the services report SERVING.
@@ -310,7 +282,62 @@ async fn prepare_then_watch(
     if let Some(a) = appraisal {
         tokio::spawn(fold_events(a, shutdown.clone()));
     }
-    health.watch_database(pool, names, shutdown).await;
+    health
+        .watch_database(duban_platform::db::Probe::for_pool(&pool), names, shutdown)
+        .await;
+    Ok(())
+}
+
+/// Applies migrations, readies the dev clock and seeds what the services
+/// given need, retrying every 2 s while the database is down or not ready
+/// (containers start in any order); false if `shutdown` came first.
+pub async fn wait_for_database(
+    pool: &PgPool,
+    clock: &Clock,
+    calendar: Option<&CalendarService>,
+    appraisal: Option<&AppraisalService>,
+    shutdown: &CancellationToken,
+) -> bool {
+    loop {
+        let attempt = async {
+            duban_platform::db::migrate(pool).await?;
+            clock.ensure_ready().await?;
+            if let Some(c) = calendar {
+                c.seed().await.map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
+            }
+            if let Some(a) = appraisal {
+                a.seed()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("seeding the appraisal rule set: {e}"))?;
+            }
+            anyhow::Ok(())
+        };
+        match attempt.await {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "database not ready; retrying in 2 s");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return false,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// `duban worker`: waits for the database like `duban serve` (migrations,
+/// dev clock), then runs the reporting worker until `shutdown`.
+pub async fn run_worker(settings: &Settings, data_dir: &Path, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = duban_platform::db::pool(&settings.database)?;
+    let clock = if settings.dev_clock {
+        Clock::shared(pool.clone())
+    } else {
+        Clock::System
+    };
+    if !wait_for_database(&pool, &clock, None, None, &shutdown).await {
+        return Ok(());
+    }
+    reporting_worker(settings, pool, clock, data_dir)?.run(shutdown).await;
     Ok(())
 }
 

@@ -207,19 +207,9 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             running.wait().await
         }
         Command::Worker => {
-            let pool = db::pool(&settings.database)?;
-            db::migrate(&pool).await?;
-            let clock = if settings.dev_clock {
-                duban_platform::clock::Clock::shared(pool.clone())
-            } else {
-                duban_platform::clock::Clock::System
-            };
-            clock.ensure_ready().await?;
-            let worker = app::reporting_worker(&settings, pool, clock, &data_dir)?;
             let shutdown = CancellationToken::new();
             tokio::spawn(duban_platform::server::cancel_on_signal(shutdown.clone()));
-            worker.run(shutdown).await;
-            Ok(())
+            app::run_worker(&settings, &data_dir, shutdown).await
         }
         Command::Report { command } => duban::cli::reports::run(&data_dir, command).await,
         Command::Migrate => {

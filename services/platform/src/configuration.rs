@@ -114,6 +114,15 @@ pub struct DatabaseSettings {
     pub url: Option<SecretString>,
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+    /// Longest a statement may run when the call carries no gRPC deadline
+    /// (a call with one is held to its deadline instead); 0 = no limit.
+    pub statement_timeout_ms: u64,
+    /// Longest a statement may wait for a lock held by another transaction
+    /// when the call carries no deadline; 0 = no limit.
+    pub lock_timeout_ms: u64,
+    /// A transaction left open and idle this long is ended by PostgreSQL,
+    /// freeing its locks and connection; 0 = no limit.
+    pub idle_in_transaction_session_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -176,6 +185,9 @@ impl Default for DatabaseSettings {
             url: None,
             max_connections: 16,
             acquire_timeout_secs: 5,
+            statement_timeout_ms: 120_000,
+            lock_timeout_ms: 15_000,
+            idle_in_transaction_session_timeout_ms: 120_000,
         }
     }
 }

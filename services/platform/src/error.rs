@@ -41,6 +41,12 @@ pub enum Error {
     Unauthenticated(&'static str),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    #[error("no database connection free in time: {0}")]
+    Busy(String),
+    #[error("lock not granted in time: {0}")]
+    LockTimeout(String),
+    #[error("statement cancelled: {0}")]
+    StatementTimeout(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -80,6 +86,9 @@ impl Error {
             Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Busy(_) => ErrorCode::Busy,
+            Error::LockTimeout(_) => ErrorCode::LockTimeout,
+            Error::StatementTimeout(_) => ErrorCode::StatementTimeout,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -109,6 +118,9 @@ impl Error {
             Error::PermissionDenied { reason_zh, .. } => reason_zh.clone(),
             Error::Unauthenticated(_) => "身份认证失败,请提供有效的访问令牌".into(),
             Error::Unavailable(_) => "服务暂时不可用(数据库无法连接),请稍后重试".into(),
+            Error::Busy(_) => "服务繁忙,暂无空闲的数据库连接,请稍后重试".into(),
+            Error::LockTimeout(_) => "所需数据正被其他操作占用,等待超时,本次未作任何修改,请稍后重试".into(),
+            Error::StatementTimeout(_) => "操作超时已取消,本次未作任何修改,请稍后重试".into(),
             Error::Internal(_) => "系统内部错误,请联系管理员".into(),
         }
     }
@@ -130,6 +142,13 @@ impl Error {
                 format!("invalid argument: {}{more}", parts.join("; "))
             }
             Error::Unavailable(_) => "database unavailable".into(),
+            Error::Busy(_) => "service busy: no database connection was free in time; retry later".into(),
+            Error::LockTimeout(_) => {
+                "data held by another operation was not released in time; nothing was changed, retry later".into()
+            }
+            Error::StatementTimeout(_) => {
+                "the operation ran out of time and was cancelled; nothing was changed, retry later".into()
+            }
             Error::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
@@ -167,13 +186,20 @@ impl From<sqlx::Error> for Error {
                     "a referenced record does not exist or is still referenced",
                     "引用的记录不存在或仍被引用",
                 ),
+                // lock_not_available: lock_timeout (the call's deadline or the server's limit)
+                Some("55P03") => Error::LockTimeout(err.to_string()),
+                // query_canceled (statement_timeout, a cancel request),
+                // idle_in_transaction_session_timeout
+                Some("57014") | Some("25P03") => Error::StatementTimeout(err.to_string()),
                 // admin_shutdown, cannot_connect_now, connection_exception class
                 Some(code) if code.starts_with("08") || code.starts_with("57P") => Error::Unavailable(err.to_string()),
                 _ => Error::Internal(err.into()),
             },
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Error::Unavailable(err.to_string())
-            }
+            // Every connection stayed in use until the acquire timeout (or,
+            // while the server refuses connections, none could be opened):
+            // the pool cannot tell which, and neither is a lost database.
+            sqlx::Error::PoolTimedOut => Error::Busy(err.to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Error::Unavailable(err.to_string()),
             _ => Error::Internal(err.into()),
         }
     }
@@ -184,6 +210,9 @@ impl From<Error> for tonic::Status {
         match &err {
             Error::Internal(e) => tracing::error!(error = ?e, "internal error"),
             Error::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            Error::Busy(e) | Error::LockTimeout(e) | Error::StatementTimeout(e) => {
+                tracing::warn!(error = %e, "database call cut short; the client may retry")
+            }
             _ => {}
         }
         let code = err.code();

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod configuration;
 pub mod db;
+pub mod deadline;
 pub mod error;
 pub mod events;
 pub mod mutation;

@@ -76,7 +76,7 @@ where
         h.update(request.encode_to_vec());
         h.finalize().to_vec()
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     // Blocks while another transaction holds the same id, then either claims
     // it (that one rolled back) or finds its committed response.
     let claimed = sqlx::query(

@@ -4,8 +4,9 @@
 
 use crate::auth::AuthLayer;
 use crate::configuration::TlsSettings;
+use crate::db::Probe;
+use crate::deadline::DeadlineLayer;
 use anyhow::Context;
-use sqlx::PgPool;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -30,22 +31,29 @@ impl Health {
         Self { reporter, service }
     }
 
+    /// Sets `names` and the overall entry `""` together: generic probes and
+    /// load balancers ask `""`, and it must never say more than the services.
+    pub async fn set_all(&self, names: &[&'static str], status: ServingStatus) {
+        for name in names {
+            self.reporter.set_service_status(*name, status).await;
+        }
+        self.reporter.set_service_status("", status).await;
+    }
+
     /// Reports `names` SERVING while the database answers and NOT_SERVING while
-    /// it does not, until `shutdown`; then NOT_SERVING for good.
-    pub async fn watch_database(self, pool: PgPool, names: Vec<&'static str>, shutdown: CancellationToken) {
+    /// it does not, until `shutdown`; then NOT_SERVING for good. The probe
+    /// has its own connection: a pool full of busy requests is not an outage.
+    pub async fn watch_database(self, mut probe: Probe, names: Vec<&'static str>, shutdown: CancellationToken) {
         let mut last: Option<bool> = None;
         loop {
-            let up = crate::db::is_reachable(&pool).await;
+            let up = probe.is_reachable().await;
             if last != Some(up) {
                 let status = if up {
                     ServingStatus::Serving
                 } else {
                     ServingStatus::NotServing
                 };
-                for name in &names {
-                    self.reporter.set_service_status(*name, status).await;
-                }
-                self.reporter.set_service_status("", status).await;
+                self.set_all(&names, status).await;
                 if up {
                     tracing::info!("database reachable: services SERVING");
                 } else {
@@ -58,10 +66,7 @@ impl Health {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             }
         }
-        for name in &names {
-            self.reporter.set_service_status(*name, ServingStatus::NotServing).await;
-        }
-        self.reporter.set_service_status("", ServingStatus::NotServing).await;
+        self.set_all(&names, ServingStatus::NotServing).await;
     }
 }
 
@@ -117,6 +122,7 @@ pub async fn serve(
         .with_keepalive(Some(Duration::from_secs(60)));
     let signal = shutdown.clone();
     let server = builder
+        .layer(DeadlineLayer)
         .layer(auth)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await });

@@ -31,7 +31,13 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A new empty database with every migration applied.
     pub async fn fresh() -> anyhow::Result<Self> {
-        let admin = admin_url()?;
+        Self::fresh_on(&admin_url()?).await
+    }
+
+    /// A new migrated database on the server of `admin` (a URL to connect to
+    /// for CREATE DATABASE): a test's own cluster, say, to stop and start.
+    pub async fn fresh_on(admin: &str) -> anyhow::Result<Self> {
+        let admin = admin.to_owned();
         let name = format!("duban_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin)
             .await
@@ -41,9 +47,12 @@ impl TestDatabase {
             .await?;
         conn.close().await?;
         let url = with_database(&admin, &name);
+        // The suite's own limits (statement, lock and idle timeouts), so the
+        // tests run the database as production does.
+        let settings = crate::configuration::DatabaseSettings::default();
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(20)
-            .connect(&url)
+            .connect_with(crate::db::connect_options(&url, &settings)?)
             .await?;
         crate::db::migrate(&pool).await?;
         Ok(Self { name, url, pool })

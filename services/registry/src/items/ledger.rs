@@ -347,7 +347,7 @@ impl ItemService {
             service: "registry",
         };
         if options.dry_run {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = duban_platform::db::begin(self.pool()).await?;
             let (summary, _) = self.apply_ledger(&mut tx, &ctx, &options, &rows).await?;
             tx.rollback().await?;
             return Ok(pb::ImportLedgerResponse {

@@ -482,7 +482,7 @@ impl OrgService {
         let file = org_file::parse(&req.content, &existing).map_err(Error::InvalidArgument)?;
         let ctx = self.context(p, &req.request_id).await?;
         if req.dry_run {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = duban_platform::db::begin(&self.pool).await?;
             let (summary, _) = apply_file(&mut tx, p, &file, ctx.now).await?;
             tx.rollback().await?;
             return Ok(pb::ImportOrgDirectoryResponse {
