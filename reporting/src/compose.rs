@@ -260,7 +260,7 @@ pub fn ledger<'f>(frame: &'f Frame, findings: &'f [Finding]) -> impl ExactSizeIt
             head: a.head_name.clone(),
             leader: frame.leader_of(a),
             assigned_on: Some(frame.local_date(a.assigned_at)),
-            due_on: a.deadlines().map(|m| m.due_date).max(),
+            due_on: duban_core::plan::resolution_deadline(a.milestones.iter().map(|m| (&m.kind, m.due_date))),
             state: line.state,
             light: light_label(&line.light_code).to_owned(),
             completed_on: done.map(|c| frame.local_date(c)),

@@ -384,9 +384,9 @@ impl<'a> Frame<'a> {
                 .filter(|u| u.issued_at <= self.as_of && u.responded_at.is_none_or(|r| r > self.as_of))
                 .map(|u| {
                     format!(
-                        "第{}次催办待回复(限{}前)",
+                        "第{}次催办待回复(限{}24时前)",
                         u.seq,
-                        month_day(self.local_date(u.answer_due_at))
+                        month_day(duban_core::policy::due_day(u.answer_due_at, &self.tz))
                     )
                 })
                 .collect();

@@ -134,8 +134,7 @@ pub struct Facts {
 
 /// 24:00 of the day an exclusive deadline ends, e.g. “10月10日24时”.
 fn by_midnight(at: DateTime<Utc>, tz: &chrono_tz::Tz) -> String {
-    let day = (at - chrono::Duration::seconds(1)).with_timezone(tz).date_naive();
-    format!("{}24时", month_day(day))
+    format!("{}24时", month_day(duban_core::policy::due_day(at, tz)))
 }
 
 /// “2026年10月” from “2026-10”.
