@@ -303,7 +303,21 @@ async fn each_kind_of_report_from_a_hand_made_month() {
         "{:?}",
         conc.details
     );
-    assert_eq!(numbers(&conc.items), [m.a.number.as_str(), m.d.number.as_str()]);
+    // Every item a bullet counts is listed: 立案庭's E is no concentration
+    // of units, but all three overdue come from 院长批示 and are 一般事项.
+    assert!(
+        conc.details
+            .contains(&"按督办来源:院长批示逾期3件,占全部逾期事项的100.0%".to_string())
+    );
+    assert_eq!(
+        numbers(&conc.items),
+        [m.a.number.as_str(), m.d.number.as_str(), m.e.number.as_str()]
+    );
+    assert!(
+        conc.items[2].note.ends_with("(计入:院长批示、一般事项)"),
+        "{}",
+        conc.items[2].note
+    );
     let delay = finding("delay_reasons").expect("delay reasons");
     assert_eq!(delay.details, ["需协调其他单位:本期1件,上期0件,上升"]);
     assert_eq!(numbers(&delay.items), [m.c.number.as_str()]);
