@@ -292,6 +292,10 @@ pub struct Doc {
     pub number: String,
     pub subject: String,
     pub date_label: String,
+    /// A corrected reissue's line saying what it replaces and why (empty
+    /// for a report issued once).
+    #[serde(default)]
+    pub correction_note: String,
     /// The instant the figures are taken at, as printed.
     pub as_of_label: String,
     /// The Friday reminder's liaison and unit.

@@ -295,6 +295,7 @@ impl Notices {
             kind: pb::ReportKind::Notice as i32,
             period: start.to_string(),
             court_id: String::new(),
+            ..Default::default()
         };
         let out = mutate(pool, &ctx, "NoticeEvents", &request, async |conn: &mut PgConnection| {
             let cursor: Cursor = store::lock_cursor(conn).await?.parse()?;
@@ -393,6 +394,9 @@ impl Notices {
                 text: &text,
                 snapshot: &snapshot,
                 attachment: None,
+                correction: 0,
+                replaces: None,
+                correction_reason: "",
             },
         )
         .await?;
