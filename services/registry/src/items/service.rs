@@ -52,6 +52,34 @@ fn bigrams(text: &str) -> Vec<String> {
     out
 }
 
+/// The refusal naming each decision already drafted and its item: its
+/// 督办编号, or a draft's state when not yet numbered.
+fn decisions_taken(taken: &[(Uuid, i32, Option<String>)]) -> Error {
+    let named = |draft: &str| {
+        taken
+            .iter()
+            .map(|(_, seq, number)| match number {
+                Some(n) => format!("{seq}: {n}"),
+                None => format!("{seq}: {draft}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let zh: Vec<String> = taken
+        .iter()
+        .map(|(_, seq, number)| match number {
+            Some(n) => format!("第{seq}项决定已立项为{n}"),
+            None => format!("第{seq}项决定已起草督办事项(尚未立项)"),
+        })
+        .collect();
+    Error::precondition(
+        format!(
+            "decisions already drafted as items, not drafted again: {}",
+            named("a draft not yet registered").join("; ")
+        ),
+        format!("{};同一决定事项不重复立项,未起草任何事项", zh.join(";")),
+    )
+}
+
 fn item_not_found(id: Uuid) -> Error {
     Error::not_found("item", "督办事项", id)
 }
@@ -890,6 +918,12 @@ impl ItemService {
                     .ok_or_else(|| Error::not_found("source", "督办来源", source_id))?;
                 let court = source.fields.court_id;
                 authorize_item(conn, p, Action::DraftItems, court, &[]).await?;
+                // A decision is registered once: drafting it again would put
+                // the same work on the ledger twice.
+                let taken = store::items_of_decisions(conn, &decision_ids).await?;
+                if !taken.is_empty() {
+                    return Err(decisions_taken(&taken));
+                }
                 let mut v = Violations::new();
                 let mut out = Vec::new();
                 let mut changes = Vec::new();

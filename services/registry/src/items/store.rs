@@ -72,6 +72,22 @@ pub async fn insert_source(
     Ok(())
 }
 
+/// The items drafted from any of `decisions` (not their sub-items, which
+/// carry the decision on): (decision, its seq, the item's 督办编号 if
+/// registered), by decision and item.
+pub async fn items_of_decisions(
+    conn: &mut PgConnection,
+    decisions: &[Uuid],
+) -> Result<Vec<(Uuid, i32, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.seq, i.number FROM registry.items i JOIN registry.decisions d ON d.id = i.decision_id \
+         WHERE i.decision_id = ANY($1) AND i.parent_id IS NULL ORDER BY d.seq, i.seq",
+    )
+    .bind(decisions)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 pub async fn source(conn: &mut PgConnection, id: Uuid) -> Result<Option<Source>> {
     let row = sqlx::query(
         "SELECT id, court_id, kind, title, doc_number, doc_date, issuer, oa_link, version, created_at \
