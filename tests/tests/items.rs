@@ -537,6 +537,11 @@ async fn decomposition_rolls_up_and_registers_with_its_parent() {
     // Approving the parent registers the whole tree, numbered under it.
     let pending = c.submit(&parent_now).await;
     let registered = c.approve(&pending).await;
+    // Each answer carries the roll-up GetItem shows, not a bare count.
+    for answered in [&pending, &registered] {
+        assert_eq!(answered.rollup.as_ref().map(|r| r.descendants), Some(4));
+        assert_eq!(answered.rollup.as_ref().unwrap().targets, rollup.targets);
+    }
     let children = c
         .admin
         .list_items(pb::ListItemsRequest {

@@ -80,6 +80,16 @@ fn decisions_taken(taken: &[(Uuid, i32, Option<String>)]) -> Error {
     )
 }
 
+/// An item as a mutation answers it: with its decomposition's roll-up, as
+/// GetItem shows it (a bare count of children read as a roll-up of 0).
+async fn shown(conn: &mut PgConnection, item: &Item) -> Result<pb::Item> {
+    if item.children == 0 {
+        return Ok(conv::item(item, None));
+    }
+    let rollup = store::rollup(conn, item.id).await?;
+    Ok(conv::item(item, Some(&rollup)))
+}
+
 fn item_not_found(id: Uuid) -> Error {
     Error::not_found("item", "督办事项", id)
 }
@@ -688,14 +698,14 @@ impl ItemService {
             check_fields_refs(conn, current.court_id, "item.", &fields, &mut v).await?;
             v.into_result().map_err(Error::InvalidArgument)?;
             if fields == current.fields {
-                return Ok((conv::item(&current, None), Vec::new()));
+                return Ok((shown(conn, &current).await?, Vec::new()));
             }
             store::update_fields(conn, item_id, &fields, ctx.now).await?;
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
             let change = item_change("item.updated", &item, json(&current.fields), json(&item.fields));
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
@@ -740,7 +750,7 @@ impl ItemService {
                 json(&current.registration()),
                 json(&item.registration()),
             );
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
@@ -796,7 +806,7 @@ impl ItemService {
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
-            Ok((conv::item(&item, None), changes))
+            Ok((shown(conn, &item).await?, changes))
         })
         .await
     }
@@ -880,7 +890,7 @@ impl ItemService {
                 json(&current.registration()),
                 json(&item.registration()),
             );
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
