@@ -80,6 +80,17 @@ pub fn milestone_label_zh(kind: &str) -> String {
     }
 }
 
+/// What a met milestone is called. A major item's month-long 办结 milestone
+/// asks for the work done or a plan: met by an approved plan it is 计划已批准,
+/// not 已完成 — the work is still to do, by the plan's steps.
+pub fn met_label_zh(kind: &str, planned: bool) -> &'static str {
+    if planned && kind == crate::policy::MilestoneKind::Resolve.code() {
+        "计划已批准"
+    } else {
+        "已完成"
+    }
+}
+
 /// 办理时限 in every document (the ledger, its export, the bulletin's
 /// attachment): the final resolution deadline (办结时限), not the next
 /// milestone. That is the 办结 milestone's day, or, once a plan is approved,
@@ -121,6 +132,14 @@ mod tests {
             date,
             what: what.into(),
         }
+    }
+
+    #[test]
+    fn a_plan_meets_the_month_but_does_not_finish_the_work() {
+        assert_eq!(met_label_zh("resolve", true), "计划已批准");
+        assert_eq!(met_label_zh("resolve", false), "已完成");
+        assert_eq!(met_label_zh("deploy", true), "已完成");
+        assert_eq!(met_label_zh("plan.1", true), "已完成");
     }
 
     #[test]

@@ -2,11 +2,12 @@
 -- itself: the 办结 milestone's last day, or an approved plan's last step's
 -- (duban_core::plan::resolution_deadline is the same rule in Rust). The
 -- next milestone (next_deadline) stays for the light and the next step.
+-- While suspended the ledger says so (已中止), not the state it paused.
 CREATE OR REPLACE VIEW assignment.ledger_item_status AS
 SELECT DISTINCT ON (a.item_id)
        a.item_id,
        a.state,
-       NULL::text AS state_label,
+       CASE WHEN a.suspended_at IS NOT NULL THEN '已中止' END AS state_label,
        CASE WHEN a.suspended_at IS NOT NULL THEN NULL
             ELSE (SELECT CASE WHEN count(*) = 0 THEN NULL
                               WHEN bool_or(m.due_at <= n.now) THEN 'red'
