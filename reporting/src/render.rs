@@ -237,6 +237,31 @@ mod tests {
     }
 
     #[test]
+    fn each_count_table_ends_with_its_total() {
+        let court = court();
+        let doc = october(&court, None);
+        // Each table's rows add up to the court's figures: one assignment
+        // each of 执行局 (overdue) and 立案庭 (new, done on time).
+        for table in [&doc.by_unit, &doc.by_leader, &doc.by_source, &doc.by_class] {
+            let sum = |f: fn(&crate::model::CountRow) -> u32| table.iter().map(f).sum::<u32>();
+            assert_eq!(
+                (
+                    sum(|r| r.new),
+                    sum(|r| r.completed),
+                    sum(|r| r.overdue),
+                    sum(|r| r.open)
+                ),
+                (1, 1, 1, 1)
+            );
+        }
+        let out = Renderer::new().unwrap().render(&doc).unwrap();
+        let total_line = "  合计:新交办1,办结1(按期1),逾期1,在办1,按期办结率100.0%";
+        assert_eq!(out.text.matches(total_line).count(), 4, "{}", out.text);
+        let total_row = "<td align=\"left\">合计</td><td align=\"center\">1</td><td align=\"center\">1</td>";
+        assert_eq!(out.html.matches(total_row).count(), 4);
+    }
+
+    #[test]
     fn long_lists_say_how_many_more_and_where() {
         let mut court = court();
         for n in 3..=6 {
