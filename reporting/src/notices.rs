@@ -240,6 +240,7 @@ pub struct Notices {
 impl Notices {
     pub fn new() -> anyhow::Result<Self> {
         let mut tera = tera::Tera::new();
+        crate::render::register_filters(&mut tera);
         tera.add_raw_templates(TEMPLATES.iter().copied())
             .map_err(|e| anyhow::anyhow!("compiling the notice templates: {e}"))?;
         Ok(Self { tera })
