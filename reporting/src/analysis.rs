@@ -108,7 +108,9 @@ pub fn overdue_concentration(frame: &Frame, rules: &Rules, limit: usize) -> Opti
         ("事项类别", Box::new(|a: &Assignment| frame.class_of(a))),
     ];
     let mut details = Vec::new();
-    let mut named: Vec<Uuid> = Vec::new();
+    // Each bullet counts its group's items; the list under the finding is
+    // every item some bullet counts, each saying which groups it is in.
+    let mut groups_of: foldhash::HashMap<Uuid, Vec<String>> = Default::default();
     for (dimension, key) in &dimensions {
         let mut groups: BTreeMap<String, Vec<&Assignment>> = BTreeMap::new();
         for (a, _) in &overdue {
@@ -125,39 +127,40 @@ pub fn overdue_concentration(frame: &Frame, rules: &Rules, limit: usize) -> Opti
                 list.len(),
                 percent(list.len(), n)
             ));
-            // The units' items are named once, under the first dimension.
-            if *dimension == "承办单位" {
-                named.extend(list.iter().map(|a| a.id));
+            for a in list {
+                groups_of.entry(a.id).or_default().push(name.clone());
             }
         }
     }
     if details.is_empty() {
         return None;
     }
-    let named: foldhash::HashSet<Uuid> = named.into_iter().collect();
     let listed = Listed::new(
         overdue
             .iter()
-            .copied()
-            .filter(|(a, _)| named.is_empty() || named.contains(&a.id)),
+            .filter_map(|(a, m)| groups_of.get(&a.id).map(|g| (*a, (*m, g)))),
         limit,
-        |a, m| {
+        |a, (m, groups)| {
             let mut line = frame.line(a);
             line.note = format!(
-                "“{}”逾期{}个工作日",
+                "“{}”逾期{}个工作日(计入:{})",
                 crate::figures::milestone_label(&m.kind),
-                frame.days_overdue(m)
+                frame.days_overdue(m),
+                groups.join("、")
             );
             line
         },
     );
-    Some(finding(
-        rules,
-        CODE,
-        format!("截至{},在办逾期事项共{n}件,逾期相对集中。", frame.as_of_label()),
-        details,
-        listed,
-    ))
+    let concentrated = listed.count();
+    let summary = if concentrated < n {
+        format!(
+            "截至{},在办逾期事项共{n}件,其中{concentrated}件相对集中于以下方面:",
+            frame.as_of_label()
+        )
+    } else {
+        format!("截至{},在办逾期事项共{n}件,相对集中于以下方面:", frame.as_of_label())
+    };
+    Some(finding(rules, CODE, summary, details, listed))
 }
 
 fn is_delay(f: &Feedback) -> bool {

@@ -82,6 +82,41 @@ pub fn heading(kind: ReportKind, period: Period, court: &str, unit: Option<&Unit
     }
 }
 
+/// A corrected reissue (更正) of a numbered report already issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// 1 for the first correction, 2 for a correction of that, …
+    pub n: i32,
+    /// The 文号 and issue date of the report it replaces.
+    pub replaces_number: String,
+    pub replaces_issued_on: NaiveDate,
+    pub reason: String,
+}
+
+impl Correction {
+    /// The corrected reissue's own 文号: the report's, marked.
+    pub fn number(&self, base: &str) -> String {
+        match self.n {
+            1 => format!("{base}(更正)"),
+            n => format!("{base}(第{n}次更正)"),
+        }
+    }
+
+    /// Marks a composed report as this correction: its number, subject and
+    /// the line naming the report it replaces.
+    pub fn mark(&self, doc: &mut Doc) {
+        doc.number = self.number(&doc.number);
+        doc.subject = format!("{}(更正)", doc.subject);
+        doc.correction_note = format!(
+            "本期{}更正重发,替代{}印发的{},原件作废。更正原因:{}",
+            doc.kind_label,
+            date_zh(self.replaces_issued_on),
+            self.replaces_number,
+            self.reason.trim()
+        );
+    }
+}
+
 /// How many lines a bulletin's long lists show (`[reporting]`
 /// `red_list_limit`, `finding_list_limit`); every figure counts them all,
 /// and the attached ledger lists every assignment.
@@ -260,7 +295,7 @@ pub fn ledger<'f>(frame: &'f Frame, findings: &'f [Finding]) -> impl ExactSizeIt
             head: a.head_name.clone(),
             leader: frame.leader_of(a),
             assigned_on: Some(frame.local_date(a.assigned_at)),
-            due_on: a.deadlines().map(|m| m.due_date).max(),
+            due_on: duban_core::plan::resolution_deadline(a.milestones.iter().map(|m| (&m.kind, m.due_date))),
             state: line.state,
             light: light_label(&line.light_code).to_owned(),
             completed_on: done.map(|c| frame.local_date(c)),

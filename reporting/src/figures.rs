@@ -8,7 +8,6 @@
 
 use crate::model::{Assignment, CountRow, Dataset, Item, Line, Milestone, Unit};
 use chrono::{DateTime, NaiveDate, Utc};
-use duban_core::assignment::AssignmentState;
 use duban_core::calendar::Calendar;
 use duban_core::item::{SourceKind, UrgencyClass};
 use std::collections::{BTreeMap, HashMap};
@@ -254,7 +253,7 @@ impl<'a> Frame<'a> {
                 a.unit_name.clone()
             },
             head: a.head_name.clone(),
-            state: state_label(a, t),
+            state: state_label(self, a, t),
             light: light.map(light_label).unwrap_or("").to_owned(),
             light_code: light.unwrap_or("").to_owned(),
             next_deadline: a
@@ -384,9 +383,9 @@ impl<'a> Frame<'a> {
                 .filter(|u| u.issued_at <= self.as_of && u.responded_at.is_none_or(|r| r > self.as_of))
                 .map(|u| {
                     format!(
-                        "第{}次催办待回复(限{}前)",
+                        "第{}次催办待回复(限{}24时前)",
                         u.seq,
-                        month_day(self.local_date(u.answer_due_at))
+                        month_day(duban_core::policy::due_day(u.answer_due_at, &self.tz))
                     )
                 })
                 .collect();
@@ -449,23 +448,22 @@ pub fn light_label(code: &str) -> &'static str {
     }
 }
 
-/// The state as the office says it; a state reached after `t` reads as
-/// where it stood then, as far as the dates tell.
-fn state_label(a: &Assignment, t: DateTime<Utc>) -> String {
-    if let Some(done) = a.completed_at() {
-        if done <= t {
-            return AssignmentState::from_code(&a.state)
-                .map(|s| s.label_zh().to_owned())
-                .unwrap_or_else(|| "核查通过".to_owned());
-        }
-        return "办理中".into();
+/// The state as the office says it at `t`: where it stood then (a past
+/// week's list shows that week's states), and while suspended 已中止 with the
+/// working days paused.
+fn state_label(frame: &Frame, a: &Assignment, t: DateTime<Utc>) -> String {
+    if a.completed_at().is_none_or(|done| done > t)
+        && let Some(since) = a.suspended_at.filter(|s| *s <= t)
+    {
+        let paused =
+            duban_core::assignment::paused_working_days(frame.calendar, frame.local_date(since), frame.local_date(t))
+                .ok();
+        return duban_core::assignment::suspended_label_zh(paused);
     }
-    if a.suspended_at.is_some_and(|s| s <= t) {
-        return "中止".into();
+    match a.state_at(t) {
+        Some(s) => s.label_zh().to_owned(),
+        None => a.state.clone(),
     }
-    AssignmentState::from_code(&a.state)
-        .map(|s| s.label_zh().to_owned())
-        .unwrap_or_else(|| a.state.clone())
 }
 
 pub fn milestone_label(kind: &str) -> String {

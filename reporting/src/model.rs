@@ -4,6 +4,7 @@
 //! templates as they are).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use duban_core::assignment::AssignmentState;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -158,6 +159,63 @@ impl Assignment {
         }
     }
 
+    /// The state it was in at `t`, from what is dated by then: verification
+    /// and write-off, the milestones met (签收 meets 研究部署, the initial
+    /// report 反馈初步落实情况, the completion report 办结) and the latest
+    /// feedback. Where those cannot tell states of one stage apart (办理中,
+    /// 驳回重办 and a plan's states; when a return or a plan decision
+    /// happened is not among them), the current state. None for a state
+    /// code this build does not know.
+    pub fn state_at(&self, t: DateTime<Utc>) -> Option<AssignmentState> {
+        use AssignmentState as S;
+        let current = AssignmentState::from_code(&self.state)?;
+        if self.closed_out_at.is_some_and(|c| c <= t) {
+            return Some(S::ClosedOut);
+        }
+        if self.verified_at.is_some_and(|v| v <= t) {
+            return Some(S::Verified);
+        }
+        let stage = |s: S| match s {
+            S::Assigned => 0,
+            S::Acknowledged => 1,
+            S::InProgress | S::Returned | S::PlanPending | S::PlanApproved => 2,
+            S::CompletionReported => 3,
+            S::Verified | S::ClosedOut => 4,
+        };
+        let met = |kind: &str| {
+            self.milestones
+                .iter()
+                .any(|m| m.kind == kind && m.met_at.is_some_and(|met| met <= t))
+        };
+        let by_milestones = if met("resolve") {
+            S::CompletionReported
+        } else if met("initial") {
+            S::InProgress
+        } else if met("deploy") {
+            S::Acknowledged
+        } else {
+            S::Assigned
+        };
+        let by_feedback = match self.feedback.iter().rev().find(|f| f.submitted_at <= t) {
+            Some(f) if f.kind == "completion" => S::CompletionReported,
+            Some(f) if f.kind == "deployment" => S::Acknowledged,
+            Some(f) if f.kind == "urge_response" => S::Assigned,
+            Some(_) => S::InProgress,
+            None => S::Assigned,
+        };
+        let then = [by_milestones, by_feedback]
+            .into_iter()
+            .max_by_key(|s| stage(*s))
+            .unwrap_or(S::Assigned);
+        // A plan met the month's 办结 milestone: the plan's stage, not done.
+        let planned = self.milestones.iter().any(|m| m.kind.starts_with("plan."));
+        let then = match then {
+            S::CompletionReported if planned && by_feedback != S::CompletionReported => S::InProgress,
+            s => s,
+        };
+        Some(if stage(current) == stage(then) { current } else { then })
+    }
+
     /// The next milestone still to meet at `t`.
     pub fn next_due_at(&self, t: DateTime<Utc>) -> Option<&Milestone> {
         self.deadlines()
@@ -292,6 +350,10 @@ pub struct Doc {
     pub number: String,
     pub subject: String,
     pub date_label: String,
+    /// A corrected reissue's line saying what it replaces and why (empty
+    /// for a report issued once).
+    #[serde(default)]
+    pub correction_note: String,
     /// The instant the figures are taken at, as printed.
     pub as_of_label: String,
     /// The Friday reminder's liaison and unit.
@@ -319,4 +381,66 @@ pub struct Doc {
     pub findings: Vec<Finding>,
     /// None: no ranking for the period (no appraisal service linked).
     pub ranking: Option<Vec<RankGroup>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::figures::Window;
+    use crate::model::Milestone;
+    use crate::testing::{Court, ZXJ, d, t};
+
+    /// Assigned Friday 10-09: deploy due 10-10, initial 10-13, resolve 10-19.
+    fn followed(court: &mut Court) -> &mut crate::model::Assignment {
+        let item = court.item("督〔2026〕7号", "孙立军", t(10, 9, 9));
+        let a = court.assign(item, ZXJ, t(10, 9, 10), d(2026, 10, 19));
+        let resolve = a.milestones[0].clone();
+        for (kind, day, met) in [("deploy", 10, 10), ("initial", 13, 13)] {
+            a.milestones.insert(
+                a.milestones.len() - 1,
+                Milestone {
+                    kind: kind.into(),
+                    due_date: d(2026, 10, day),
+                    met_at: Some(t(10, met, 15)),
+                    ..resolve.clone()
+                },
+            );
+        }
+        a.report("deployment", t(10, 10, 15), "专题研究部署", &[]);
+        a.report("initial", t(10, 13, 15), "梳理案件126件", &[]);
+        a.report("completion", t(10, 19, 15), "已全部办结", &[]);
+        a.milestones.last_mut().unwrap().met_at = Some(t(10, 19, 15));
+        a.finish(t(10, 19, 15), t(10, 22, 9));
+        a.closed_out_at = Some(t(10, 26, 9));
+        a.state = "closed_out".into();
+        a
+    }
+
+    #[test]
+    fn a_past_moment_shows_the_state_of_then() {
+        let mut court = Court::new();
+        let a = followed(&mut court).clone();
+        let label = |at| a.state_at(at).map(|s| s.label_zh());
+        assert_eq!(label(t(10, 9, 12)), Some("已交办"));
+        assert_eq!(label(t(10, 12, 9)), Some("已签收"));
+        assert_eq!(label(t(10, 14, 9)), Some("办理中"));
+        assert_eq!(label(t(10, 20, 9)), Some("已报办结"));
+        assert_eq!(label(t(10, 23, 9)), Some("核查通过"));
+        assert_eq!(label(t(10, 27, 9)), Some("已销号"));
+    }
+
+    #[test]
+    fn a_week_list_of_then_and_a_suspension_as_it_stands() {
+        let mut court = Court::new();
+        followed(&mut court);
+        let item = court.item("督〔2026〕8号", "孙立军", t(9, 1, 9));
+        court.assign(item, ZXJ, t(9, 1, 10), d(2026, 10, 30)).suspended_at = Some(t(9, 28, 10));
+        // As at Friday 10-09 noon: 7号 just assigned; 8号 paused since 9-28:
+        // 9-29, 9-30, 10-08, 10-09 are 4 working days.
+        let frame = court.frame(Window {
+            start: t(10, 5, 0),
+            end: t(10, 9, 12),
+        });
+        let states: Vec<String> = court.data.assignments.iter().map(|a| frame.line(a).state).collect();
+        assert_eq!(states, ["已交办", "已中止(已暂停4个工作日)"]);
+    }
 }

@@ -134,8 +134,7 @@ pub struct Facts {
 
 /// 24:00 of the day an exclusive deadline ends, e.g. “10月10日24时”.
 fn by_midnight(at: DateTime<Utc>, tz: &chrono_tz::Tz) -> String {
-    let day = (at - chrono::Duration::seconds(1)).with_timezone(tz).date_naive();
-    format!("{}24时", month_day(day))
+    format!("{}24时", month_day(duban_core::policy::due_day(at, tz)))
 }
 
 /// “2026年10月” from “2026-10”.
@@ -241,6 +240,7 @@ pub struct Notices {
 impl Notices {
     pub fn new() -> anyhow::Result<Self> {
         let mut tera = tera::Tera::new();
+        crate::render::register_filters(&mut tera);
         tera.add_raw_templates(TEMPLATES.iter().copied())
             .map_err(|e| anyhow::anyhow!("compiling the notice templates: {e}"))?;
         Ok(Self { tera })
@@ -296,6 +296,7 @@ impl Notices {
             kind: pb::ReportKind::Notice as i32,
             period: start.to_string(),
             court_id: String::new(),
+            ..Default::default()
         };
         let out = mutate(pool, &ctx, "NoticeEvents", &request, async |conn: &mut PgConnection| {
             let cursor: Cursor = store::lock_cursor(conn).await?.parse()?;
@@ -394,6 +395,9 @@ impl Notices {
                 text: &text,
                 snapshot: &snapshot,
                 attachment: None,
+                correction: 0,
+                replaces: None,
+                correction_reason: "",
             },
         )
         .await?;

@@ -31,6 +31,117 @@ pub struct Renderer {
     tera: tera::Tera,
 }
 
+/// Mail HTML that never breaks a 督办编号 or 文号 (督〔2026〕13号-2,
+/// 院批〔2026〕3号) or a date or time (2026年10月31日, 10月10日24时,
+/// 2026-10-15 10:00) across lines: CJK text may break between any two
+/// characters, and a narrow column put them one character a line. `text`
+/// is escaped; each such token is wrapped in a nowrap span.
+pub fn nowrap_tokens(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut plain = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let len = doc_number_at(&chars, i).or_else(|| date_at(&chars, i));
+        match len {
+            Some(n) => {
+                out.push_str(&escaped(&plain));
+                plain.clear();
+                let token: String = chars[i..i + n].iter().collect();
+                out.push_str("<span style=\"white-space:nowrap;\">");
+                out.push_str(&escaped(&token));
+                out.push_str("</span>");
+                i += n;
+            }
+            None => {
+                plain.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    out.push_str(&escaped(&plain));
+    out
+}
+
+fn escaped(text: &str) -> String {
+    let mut buf = Vec::with_capacity(text.len());
+    tera::escape_html(text, &mut buf).expect("writing to memory");
+    String::from_utf8(buf).expect("escaping keeps UTF-8")
+}
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
+/// One or two CJK characters (督, 院批, 督通; in running text a longer
+/// prefix cannot be told from the words before it), 〔year〕, digits, 号,
+/// then any -N: the length of such a number starting at `i`.
+fn doc_number_at(chars: &[char], i: usize) -> Option<usize> {
+    let prefix = chars[i..].iter().take(2).take_while(|c| is_cjk(**c)).count();
+    let open = (1..=prefix).find(|k| chars.get(i + k) == Some(&'〔'))?;
+    let digits = |from: usize| {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let mut j = i + open + 1;
+    let year = digits(j);
+    j += year;
+    if year == 0 || chars.get(j) != Some(&'〕') {
+        return None;
+    }
+    j += 1;
+    let n = digits(j);
+    j += n;
+    if n == 0 || chars.get(j) != Some(&'号') {
+        return None;
+    }
+    j += 1;
+    while chars.get(j) == Some(&'-') && digits(j + 1) > 0 {
+        j += 1 + digits(j + 1);
+    }
+    Some(j - i)
+}
+
+/// A date or time: digits joined by 年 月 日 时 - : (at least one of them),
+/// starting at `i` and not inside a longer number.
+fn date_at(chars: &[char], i: usize) -> Option<usize> {
+    if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_digit()) {
+        return None;
+    }
+    let mut j = i;
+    let mut joined = false;
+    while j < chars.len() {
+        let c = chars[j];
+        if c.is_ascii_digit() {
+            j += 1;
+        } else if matches!(c, '年' | '月' | '日' | '时') {
+            joined = true;
+            j += 1;
+        } else if matches!(c, '-' | ':') && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit()) {
+            joined = true;
+            j += 1;
+        } else if c == ' ' && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit()) && chars[i..j].contains(&'-') {
+            // 2026-10-15 10:00
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    joined.then_some(j - i)
+}
+
+/// Registers the `nowrap` filter (see [`nowrap_tokens`]) on a template set.
+pub fn register_filters(tera: &mut tera::Tera) {
+    tera.register_filter(
+        "nowrap",
+        |text: std::borrow::Cow<'_, str>, _: tera::Kwargs, _: &tera::State| {
+            tera::Value::safe_string(&nowrap_tokens(&text))
+        },
+    );
+}
+
 /// A report as rendered.
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -41,6 +152,7 @@ pub struct Rendered {
 impl Renderer {
     pub fn new() -> anyhow::Result<Self> {
         let mut tera = tera::Tera::new();
+        register_filters(&mut tera);
         tera.add_raw_templates(TEMPLATES.iter().copied())
             .map_err(|e| anyhow::anyhow!("compiling the report templates: {e}"))?;
         Ok(Self { tera })
@@ -210,7 +322,7 @@ mod tests {
             "江川市中级人民法院办公室",
             "2026年11月2日",
             "全院新交办督办事项1件次,办结1件次,其中按期办结1件次,按期办结率100.0%",
-            "截至2026年10月31日",
+            "截至<span style=\"white-space:nowrap;\">2026年10月31日</span>",
             "bgcolor=\"#c00000\"",
             "经催办2次无正当理由未按要求办理",
             "多次催办",
@@ -234,6 +346,89 @@ mod tests {
         assert_eq!(title, "江川市中级人民法院督办台账(2026年10月)");
         let xlsx = ledger_xlsx(&title, ledger(&frame, &doc.findings)).unwrap();
         assert_eq!(&xlsx[..2], b"PK");
+    }
+
+    #[test]
+    fn numbers_and_dates_are_kept_on_one_line() {
+        let span = |t: &str| format!("<span style=\"white-space:nowrap;\">{t}</span>");
+        assert_eq!(
+            nowrap_tokens("督〔2026〕13号-2于10月10日24时到期"),
+            format!("{}于{}到期", span("督〔2026〕13号-2"), span("10月10日24时"))
+        );
+        assert_eq!(
+            nowrap_tokens("依据院批〔2026〕3号,截至2026年10月31日"),
+            format!("依据{},截至{}", span("院批〔2026〕3号"), span("2026年10月31日"))
+        );
+        assert_eq!(
+            nowrap_tokens("2026-10-15 10:00 <b>"),
+            format!("{} &lt;b&gt;", span("2026-10-15 10:00"))
+        );
+        // Counts and text without dates stay as they are.
+        assert_eq!(
+            nowrap_tokens("逾期32个工作日(计入:执行局)"),
+            "逾期32个工作日(计入:执行局)"
+        );
+        assert_eq!(nowrap_tokens("督办〔通知〕"), "督办〔通知〕");
+    }
+
+    #[test]
+    fn the_weekly_lists_nine_columns_without_breaking_numbers_or_names() {
+        let court = court();
+        // The week of 10-12, as at Monday 08:30: 1号 open and overdue.
+        let frame = court.frame(crate::figures::Window {
+            start: t(10, 5, 0),
+            end: t(10, 12, 8) + chrono::Duration::minutes(30),
+        });
+        let doc = compose(
+            Issue {
+                kind: ReportKind::Weekly,
+                period: Period::Week { year: 2026, week: 42 },
+                issued_on: d(2026, 10, 12),
+                unit: None,
+                ranking: None,
+                limits: Default::default(),
+                findings: None,
+            },
+            &frame,
+            &Rules::shipped(),
+        );
+        let html = Renderer::new().unwrap().render(&doc).unwrap().html;
+        assert!(
+            html.contains("<td style=\"white-space:nowrap;\">督〔2026〕1号</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td style=\"white-space:nowrap;\">执行局</td>"));
+        // 责任人, the ninth column: the name on one line.
+        assert!(html.contains("<td align=\"left\" style=\"white-space:nowrap;\">执行局负责人</td>"));
+        assert!(
+            html.contains("<span style=\"white-space:nowrap;\">9月10日</span>"),
+            "the next milestone's date"
+        );
+    }
+
+    #[test]
+    fn each_count_table_ends_with_its_total() {
+        let court = court();
+        let doc = october(&court, None);
+        // Each table's rows add up to the court's figures: one assignment
+        // each of 执行局 (overdue) and 立案庭 (new, done on time).
+        for table in [&doc.by_unit, &doc.by_leader, &doc.by_source, &doc.by_class] {
+            let sum = |f: fn(&crate::model::CountRow) -> u32| table.iter().map(f).sum::<u32>();
+            assert_eq!(
+                (
+                    sum(|r| r.new),
+                    sum(|r| r.completed),
+                    sum(|r| r.overdue),
+                    sum(|r| r.open)
+                ),
+                (1, 1, 1, 1)
+            );
+        }
+        let out = Renderer::new().unwrap().render(&doc).unwrap();
+        let total_line = "  合计:新交办1,办结1(按期1),逾期1,在办1,按期办结率100.0%";
+        assert_eq!(out.text.matches(total_line).count(), 4, "{}", out.text);
+        let total_row = "<td align=\"left\">合计</td><td align=\"center\">1</td><td align=\"center\">1</td>";
+        assert_eq!(out.html.matches(total_row).count(), 4);
     }
 
     #[test]

@@ -107,6 +107,27 @@ fn kind_and_period(kind: i32, period: &str) -> Result<(ReportKind, Period)> {
     Ok((kind, period))
 }
 
+/// A numbered report is issued once: a second issue of the period is a
+/// corrected reissue, asked for as one.
+fn already_issued(kind: ReportKind, period: Period, r: &store::Issued, tz: &chrono_tz::Tz) -> Error {
+    Error::precondition(
+        format!(
+            "the {} for {period} was already issued as {} (report {}); to replace it, issue a correction with a reason",
+            kind.code(),
+            r.number,
+            r.id
+        ),
+        format!(
+            "{}的{}已于{}印发({},通报ID {}),同一期不重复印发;如需更正,请更正重发并说明原因",
+            period.label_zh(),
+            kind.label_zh(),
+            crate::period::date_zh(r.issued_at.with_timezone(tz).date_naive()),
+            r.number,
+            r.id
+        ),
+    )
+}
+
 fn internal(e: anyhow::Error) -> Error {
     Error::Internal(e)
 }
@@ -215,6 +236,7 @@ impl ReportingService {
         now: DateTime<Utc>,
         due: Option<DateTime<Utc>>,
         attach: bool,
+        correction: Option<&compose::Correction>,
     ) -> Result<Vec<Built>> {
         let (window, previous) = compose::windows(kind, period, &self.tz);
         let as_of = now.min(compose::natural_as_of(kind, period, due, &self.tz));
@@ -285,13 +307,16 @@ impl ReportingService {
                 limits: self.limits,
                 findings: None,
             };
-            let (doc, attachment) = if attach && kind.is_bulletin() {
+            let (mut doc, attachment) = if attach && kind.is_bulletin() {
                 let (doc, bytes) = bulletin_with_ledger(issue, &frame, &rules)?;
                 let name = render::ledger_file_name(&doc);
                 (doc, Some((name, bytes)))
             } else {
                 (compose::compose(issue, &frame, &rules), None)
             };
+            if let Some(c) = correction {
+                c.mark(&mut doc);
+            }
             let rendered = self.renderer.render(&doc).map_err(internal)?;
             let recipients = match unit {
                 Some(u) if !u.liaison_email.trim().is_empty() => vec![Recipient {
@@ -331,7 +356,16 @@ impl ReportingService {
         let format = pb::PreviewFormat::try_from(req.format).unwrap_or(pb::PreviewFormat::Unspecified);
         let now = self.clock.now().await?;
         let mut built = self
-            .build(kind, period, &court, unit, now, None, format == pb::PreviewFormat::Xlsx)
+            .build(
+                kind,
+                period,
+                &court,
+                unit,
+                now,
+                None,
+                format == pb::PreviewFormat::Xlsx,
+                None,
+            )
             .await?;
         if built.is_empty() {
             return Err(Error::precondition(
@@ -375,6 +409,7 @@ impl ReportingService {
         period: Period,
         court: &Unit,
         ctx: &MutationContext,
+        replaces: Option<(&store::Issued, &compose::Correction)>,
     ) -> Result<(Vec<Uuid>, Vec<Change>)> {
         let mut ids = Vec::new();
         let mut changes = Vec::new();
@@ -398,6 +433,9 @@ impl ReportingService {
                     text: &b.rendered.text,
                     snapshot: &snapshot,
                     attachment: b.attachment.as_ref().map(|(n, bytes)| (n.as_str(), bytes.as_slice())),
+                    correction: replaces.map_or(0, |(_, c)| c.n),
+                    replaces: replaces.map(|(r, _)| r.id),
+                    correction_reason: replaces.map_or("", |(_, c)| c.reason.as_str()),
                 },
             )
             .await?;
@@ -414,6 +452,7 @@ impl ReportingService {
                 after: Some(serde_json::json!({
                     "kind": kind.code(), "period": period.to_string(), "title": b.doc.title,
                     "number": b.doc.number, "recipients": b.recipients.len(),
+                    "replaces": replaces.map(|(r, _)| r.id), "correction_reason": replaces.map(|(_, c)| &c.reason),
                 })),
                 unit_ids,
             });
@@ -429,7 +468,59 @@ impl ReportingService {
         let court = self.court(&req.court_id).await?;
         p.authorize_on(Action::IssueReports, &court.ancestry)?;
         let now = self.clock.now().await?;
-        let built = self.build(kind, period, &court, None, now, None, true).await?;
+        let numbered = kind != ReportKind::Friday;
+        let issued = match numbered {
+            true => store::latest_issued(&self.pool, court.id, kind.code(), &period.to_string()).await?,
+            false => None,
+        };
+        let correction = match (&issued, req.correction) {
+            (_, true) if !numbered => {
+                return Err(Error::invalid(
+                    "correction",
+                    "Friday reminders are not numbered documents and are not corrected",
+                    "周五对接提醒不是编号文件,无需更正重发",
+                ));
+            }
+            (Some(r), false) => return Err(already_issued(kind, period, r, &self.tz)),
+            (None, true) => {
+                return Err(Error::precondition(
+                    format!(
+                        "no {} for {period} has been issued: there is nothing to correct",
+                        kind.code()
+                    ),
+                    format!("{}的{}尚未印发,无可更正", period.label_zh(), kind.label_zh()),
+                ));
+            }
+            (_, true) if req.reason.trim().is_empty() => {
+                return Err(Error::invalid(
+                    "reason",
+                    "a correction says what it corrects",
+                    "更正重发须说明更正原因",
+                ));
+            }
+            (Some(r), true) => Some((
+                r.clone(),
+                compose::Correction {
+                    n: r.correction + 1,
+                    replaces_number: r.number.clone(),
+                    replaces_issued_on: r.issued_at.with_timezone(&self.tz).date_naive(),
+                    reason: req.reason.trim().to_owned(),
+                },
+            )),
+            (None, false) => None,
+        };
+        let built = self
+            .build(
+                kind,
+                period,
+                &court,
+                None,
+                now,
+                None,
+                true,
+                correction.as_ref().map(|(_, c)| c),
+            )
+            .await?;
         let ctx = MutationContext {
             principal: p.clone(),
             request_id: req.request_id.clone(),
@@ -437,7 +528,8 @@ impl ReportingService {
             service: "reporting",
         };
         let ids = mutate(&self.pool, &ctx, "IssueReport", req, async |conn: &mut PgConnection| {
-            let (ids, changes) = self.archive(conn, &built, kind, period, &court, &ctx).await?;
+            let replaces = correction.as_ref().map(|(r, c)| (r, c));
+            let (ids, changes) = self.archive(conn, &built, kind, period, &court, &ctx, replaces).await?;
             Ok((
                 pb::IssueReportResponse {
                     reports: ids
@@ -496,7 +588,9 @@ impl ReportingService {
     async fn fire(&self, kind: ReportKind, period: Period, due: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
         let mut all = Vec::new();
         for court in store::courts(&self.pool).await? {
-            let built = self.build(kind, period, &court, None, now, Some(due), true).await?;
+            let built = self
+                .build(kind, period, &court, None, now, Some(due), true, None)
+                .await?;
             all.push((court, built));
         }
         let request = pb::IssueReportRequest {
@@ -504,6 +598,7 @@ impl ReportingService {
             kind: kind_to(kind) as i32,
             period: period.to_string(),
             court_id: String::new(),
+            ..Default::default()
         };
         let ctx = MutationContext {
             principal: system(),
@@ -524,7 +619,16 @@ impl ReportingService {
                 let mut reports = Vec::new();
                 let mut changes = Vec::new();
                 for (court, built) in &all {
-                    let (ids, c) = self.archive(conn, built, kind, period, court, &ctx).await?;
+                    // Issued by hand before its time: the schedule does not issue it again.
+                    if let Some(r) =
+                        store::latest_issued(&mut *conn, court.id, kind.code(), &period.to_string()).await?
+                        && kind != ReportKind::Friday
+                    {
+                        tracing::info!(kind = %kind, period = %period, court = %court.name, number = %r.number,
+                            "already issued by hand; the schedule does not issue it again");
+                        continue;
+                    }
+                    let (ids, c) = self.archive(conn, built, kind, period, court, &ctx, None).await?;
                     reports.extend(ids.into_iter().map(|id| pb::Report {
                         id: id.to_string(),
                         ..Default::default()
@@ -705,5 +809,7 @@ fn report_message(row: store::ReportRow, deliveries: &[store::DeliveryRow], full
             })
             .collect(),
         attachments: row.attachment_name.into_iter().collect(),
+        replaces_id: row.replaces.map(|r| r.to_string()).unwrap_or_default(),
+        correction_reason: row.correction_reason,
     }
 }

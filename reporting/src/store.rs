@@ -539,13 +539,46 @@ pub struct NewReport<'a> {
     pub text: &'a str,
     pub snapshot: &'a serde_json::Value,
     pub attachment: Option<(&'a str, &'a [u8])>,
+    /// 0 for the report itself; n for its n-th corrected reissue (更正).
+    pub correction: i32,
+    pub replaces: Option<Uuid>,
+    pub correction_reason: &'a str,
+}
+
+/// The latest issue of a court's numbered report for (kind, period): the
+/// report itself or its latest correction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Issued {
+    pub id: Uuid,
+    pub number: String,
+    pub issued_at: DateTime<Utc>,
+    pub correction: i32,
+}
+
+pub async fn latest_issued(
+    db: impl PgExecutor<'_>,
+    court_id: Uuid,
+    kind: &str,
+    period: &str,
+) -> Result<Option<Issued>> {
+    Ok(sqlx::query_as(
+        "SELECT id, number, issued_at, correction FROM reporting.reports \
+         WHERE court_id = $1 AND kind = $2 AND period = $3 AND unit_id IS NULL \
+         ORDER BY correction DESC LIMIT 1",
+    )
+    .bind(court_id)
+    .bind(kind)
+    .bind(period)
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn insert_report(conn: &mut PgConnection, r: &NewReport<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO reporting.reports (id, kind, period, court_id, unit_id, title, number, subject, issued_at, \
-                                        issued_by, html, text_body, snapshot, attachment_name, attachment) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                        issued_by, html, text_body, snapshot, attachment_name, attachment, \
+                                        correction, replaces, correction_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(r.id)
     .bind(r.kind)
@@ -562,6 +595,9 @@ pub async fn insert_report(conn: &mut PgConnection, r: &NewReport<'_>) -> Result
     .bind(r.snapshot)
     .bind(r.attachment.map(|a| a.0))
     .bind(r.attachment.map(|a| a.1))
+    .bind(r.correction)
+    .bind(r.replaces)
+    .bind(r.correction_reason)
     .execute(conn)
     .await?;
     Ok(())
@@ -616,6 +652,8 @@ pub struct ReportRow {
     pub text_body: String,
     pub snapshot: serde_json::Value,
     pub attachment_name: Option<String>,
+    pub replaces: Option<Uuid>,
+    pub correction_reason: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -633,10 +671,11 @@ pub struct DeliveryRow {
 }
 
 const REPORT_COLUMNS: &str = "SELECT id, seq, kind, period, court_id, unit_id, title, number, subject, issued_at, \
-                              issued_by, html, text_body, snapshot, attachment_name FROM reporting.reports";
+                              issued_by, html, text_body, snapshot, attachment_name, replaces, correction_reason \
+                              FROM reporting.reports";
 const LIST_COLUMNS: &str = "SELECT id, seq, kind, period, court_id, unit_id, title, number, subject, issued_at, \
-                            issued_by, '' AS html, '' AS text_body, 'null'::jsonb AS snapshot, attachment_name \
-                            FROM reporting.reports";
+                            issued_by, '' AS html, '' AS text_body, 'null'::jsonb AS snapshot, attachment_name, \
+                            replaces, correction_reason FROM reporting.reports";
 const DELIVERY_COLUMNS: &str = "SELECT id, report_id, recipient_name, recipient_email, message_id, state, attempts, \
                                 next_attempt_at, last_error, sent_at FROM reporting.deliveries";
 

@@ -6,6 +6,7 @@ use duban_core::Role;
 use duban_proto::assignment::v1 as pb;
 use duban_proto::registry::v1 as reg;
 use duban_tests::{TestApp, date as d, rid, uuid};
+use std::collections::HashSet;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -98,6 +99,8 @@ async fn extensions_and_suspensions() {
         .into_inner();
     assert!(co.suspended_time.is_some());
     assert_eq!(co.requests[0].state, "approved");
+    // Shown as it is: suspended, not 已交办 with no light.
+    assert_eq!(co.state_label, "已中止(已暂停0个工作日)");
 
     // While suspended the clock stands still: no light, no red.
     app.set_clock("2026-10-09T09:00:00+08:00").await;
@@ -107,6 +110,22 @@ async fn extensions_and_suspensions() {
         .unwrap()
         .into_inner();
     assert_eq!(co_now.light, "");
+    assert_eq!(co_now.state, "assigned", "the state it paused");
+    assert_eq!(
+        (co_now.state_label.as_str(), co_now.paused_working_days),
+        ("已中止(已暂停4个工作日)", 4)
+    );
+    let listed = admin
+        .list_assignments(pb::ListAssignmentsRequest {
+            item_id: item.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    let labels: HashSet<&str> = listed.iter().map(|a| a.state_label.as_str()).collect();
+    assert_eq!(labels, HashSet::from(["已交办", "已中止(已暂停4个工作日)"]));
     // Resumed on 10-09: 4 working days stood still (9-29, 9-30, 10-08, 10-09).
     let office = app
         .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
@@ -123,6 +142,7 @@ async fn extensions_and_suspensions() {
         .into_inner();
     assert_eq!(due(&co), [d(2026, 10, 10), d(2026, 10, 13), d(2026, 10, 19)]);
     assert!(co.suspended_time.is_none());
+    assert_eq!((co.state_label.as_str(), co.paused_working_days), ("已交办", 0));
     let err = office
         .resume(pb::ResumeRequest {
             request_id: rid(),

@@ -537,6 +537,11 @@ async fn decomposition_rolls_up_and_registers_with_its_parent() {
     // Approving the parent registers the whole tree, numbered under it.
     let pending = c.submit(&parent_now).await;
     let registered = c.approve(&pending).await;
+    // Each answer carries the roll-up GetItem shows, not a bare count.
+    for answered in [&pending, &registered] {
+        assert_eq!(answered.rollup.as_ref().map(|r| r.descendants), Some(4));
+        assert_eq!(answered.rollup.as_ref().unwrap().targets, rollup.targets);
+    }
     let children = c
         .admin
         .list_items(pb::ListItemsRequest {
@@ -636,7 +641,7 @@ async fn items_register_from_the_decisions_of_minutes() {
             request_id: rid(),
             source_id: minutes.id.clone(),
             decision_ids: vec![minutes.decisions[1].id.clone(), minutes.decisions[2].id.clone()],
-            template: Some(template),
+            template: Some(template.clone()),
         })
         .await
         .unwrap()
@@ -656,6 +661,38 @@ async fn items_register_from_the_decisions_of_minutes() {
         .into_inner();
     assert!(again.decisions[0].item_ids.is_empty());
     assert_eq!(again.decisions[1].item_ids, vec![out.items[0].id.clone()]);
+
+    // Decision 2 registered (督〔…〕N号), 3 still a draft: asking for 1, 2
+    // and 3 again drafts nothing and names both.
+    let registered = c.app.register(out.items[0].clone()).await;
+    assert!(!registered.number.is_empty());
+    let err = c
+        .admin
+        .register_items_from_decisions(pb::RegisterItemsFromDecisionsRequest {
+            request_id: rid(),
+            source_id: minutes.id.clone(),
+            decision_ids: minutes.decisions.iter().map(|d| d.id.clone()).collect(),
+            template: Some(template.clone()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let zh = err.get_error_details().localized_message().unwrap().message.clone();
+    assert_eq!(
+        zh,
+        format!(
+            "第2项决定已立项为{};第3项决定已起草督办事项(尚未立项);同一决定事项不重复立项,未起草任何事项",
+            registered.number
+        )
+    );
+    let after = c
+        .admin
+        .get_source(pb::GetSourceRequest { id: minutes.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(after.decisions[0].item_ids.is_empty(), "decision 1 not drafted either");
+    assert_eq!(after.decisions[2].item_ids.len(), 1);
 
     // Decisions belong to minutes only.
     let err = c

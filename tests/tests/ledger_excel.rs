@@ -610,3 +610,60 @@ async fn an_old_ledgers_follow_up_is_taken_over() {
     assert!(v.localized_message.as_ref().unwrap().message.contains("第7行"));
     app.stop().await;
 }
+
+/// 办理时限 in the export is the final resolution deadline (办结时限) the
+/// assignment shows, the day itself: a general item assigned 9-30 10:00 is
+/// due 10-15 24:00 (7 working days over National Day), which as an instant
+/// is 10-16 00:00, and its next milestone (研究部署, 10-08) is not the 时限.
+#[tokio::test]
+async fn the_exported_deadline_is_the_resolution_day_the_assignment_shows() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-09-30T10:00:00+08:00").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let item = app
+        .registered_item(pb::Item {
+            title: "清理执行积案".into(),
+            lead_unit_id: zxj.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let mut assignments = app.assignments(&app.admin_token).await;
+    let assigned = duban_tests::assign(&mut assignments, &item.id).await;
+    let resolve = assigned.milestones.iter().find(|m| m.kind == "resolve").unwrap();
+    let shown = resolve.due_date.unwrap();
+    assert_eq!((shown.year, shown.month, shown.day), (2026, 10, 15));
+
+    let mut client = app.admin().await;
+    let out = temp("deadline.xlsx");
+    export(
+        &mut client,
+        pb::ListItemsRequest::default(),
+        &out,
+        &ExportOptions {
+            title: "督查督办事项台账",
+            tz: TZ,
+            limit: None,
+            progress: false,
+        },
+    )
+    .await
+    .unwrap();
+    let mut wb = open_workbook_auto(&out).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let sheet: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let headers: Vec<String> = sheet[2].iter().map(|c| c.to_string()).collect();
+    let col = |h: &str| headers.iter().position(|x| x == h).unwrap();
+    let row = sheet
+        .iter()
+        .find(|r| r[col("督办编号")].to_string() == item.number)
+        .expect("the item's row");
+    let Data::DateTime(due) = &row[col("办理时限")] else {
+        panic!("办理时限 is a date cell: {:?}", row[col("办理时限")]);
+    };
+    assert_eq!(
+        due.as_datetime().unwrap().date(),
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 15).unwrap()
+    );
+    app.stop().await;
+}

@@ -185,6 +185,8 @@ async fn a_major_item_goes_by_an_approved_plan() {
     // The month's milestone was met when the plan was submitted (9-10).
     let resolve = milestone(&a, "resolve");
     assert_eq!(resolve.met_time.unwrap().seconds, 1_789_005_600); // 2026-09-10 10:00 +08:00
+    // Met by the plan, not done: called what it is.
+    assert_eq!(resolve.met_label, "计划已批准");
     let plan1 = milestone(&a, "plan.1");
     assert_eq!(plan1.due_date, Some(d(2026, 9, 30)));
     assert_eq!(plan1.label, "推进计划第1个节点");
@@ -209,6 +211,8 @@ async fn a_major_item_goes_by_an_approved_plan() {
         .unwrap();
     assert_eq!(a.state, "plan_approved");
     assert!(milestone(&a, "plan.1").met_time.is_some());
+    assert_eq!(milestone(&a, "plan.1").met_label, "已完成");
+    assert_eq!(milestone(&a, "plan.2").met_label, "");
     assert!(milestone(&a, "plan.2").met_time.is_none());
 
     // No report in October, and step 2 missed: on 11-02 the sweep urges both.

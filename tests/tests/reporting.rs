@@ -305,7 +305,21 @@ async fn each_kind_of_report_from_a_hand_made_month() {
         "{:?}",
         conc.details
     );
-    assert_eq!(numbers(&conc.items), [m.a.number.as_str(), m.d.number.as_str()]);
+    // Every item a bullet counts is listed: 立案庭's E is no concentration
+    // of units, but all three overdue come from 院长批示 and are 一般事项.
+    assert!(
+        conc.details
+            .contains(&"按督办来源:院长批示逾期3件,占全部逾期事项的100.0%".to_string())
+    );
+    assert_eq!(
+        numbers(&conc.items),
+        [m.a.number.as_str(), m.d.number.as_str(), m.e.number.as_str()]
+    );
+    assert!(
+        conc.items[2].note.ends_with("(计入:院长批示、一般事项)"),
+        "{}",
+        conc.items[2].note
+    );
     let delay = finding("delay_reasons").expect("delay reasons");
     assert_eq!(delay.details, ["需协调其他单位:本期1件,上期0件,上升"]);
     assert_eq!(numbers(&delay.items), [m.c.number.as_str()]);
@@ -585,7 +599,7 @@ async fn issue_weekly(app: &TestApp) -> (Reports, String) {
             request_id: rid(),
             kind: rp::ReportKind::Weekly as i32,
             period: "2026-W42".into(),
-            court_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -1055,5 +1069,150 @@ async fn schedules_fire_on_the_right_working_day_around_national_day() {
     stop.cancel();
     worker.await.unwrap();
     let _ = std::fs::remove_dir_all(&mail);
+    app.stop().await;
+}
+
+/// A 文号 is issued once: October's bulletin issued twice is refused,
+/// naming the one issued; a corrected reissue (更正) has its own number and
+/// says what it replaces; the database holds to it, and the schedule firing
+/// afterwards for the same period issues nothing twice.
+#[tokio::test]
+async fn a_report_is_issued_once_and_corrected_as_a_reissue() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-10-09T10:00:00+08:00").await;
+    assigned_item(&app).await;
+    // Monday 11-02 07:00, before the monthly schedule's 08:30.
+    app.set_clock("2026-11-02T07:00:00+08:00").await;
+    let mut c = reports(&app, &app.admin_token).await;
+    let monthly = |correction: bool, reason: &str| rp::IssueReportRequest {
+        request_id: rid(),
+        kind: rp::ReportKind::Monthly as i32,
+        period: "2026-10".into(),
+        correction,
+        reason: reason.into(),
+        ..Default::default()
+    };
+    // Nothing to correct yet.
+    let err = c.issue_report(monthly(true, "数据有误")).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+
+    let first = c.issue_report(monthly(false, "")).await.unwrap().into_inner().reports;
+    assert_eq!(first.len(), 1);
+    let first = &first[0];
+    assert_eq!(first.number, "督通〔2026〕10号");
+    let mailed = first.deliveries.len();
+    assert!(mailed > 0);
+
+    // Again: refused, naming the report issued; nothing archived or mailed.
+    let err = c.issue_report(monthly(false, "")).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    let zh = tonic_types::StatusExt::get_error_details(&err)
+        .localized_message()
+        .unwrap()
+        .message
+        .clone();
+    assert!(zh.contains("督通〔2026〕10号") && zh.contains(&first.id), "{zh}");
+    assert!(zh.contains("更正"), "{zh}");
+    // A correction says why.
+    let err = c.issue_report(monthly(true, "  ")).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    let count = |app: &TestApp| {
+        let pool = app.db.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT count(DISTINCT r.id), count(d.id) FROM reporting.reports r \
+                 LEFT JOIN reporting.deliveries d ON d.report_id = r.id \
+                 WHERE r.kind = 'monthly' AND r.period = '2026-10'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(count(&app).await, (1, mailed as i64));
+
+    // The corrected reissue: its own number, the report it replaces, why.
+    let fixed = c
+        .issue_report(monthly(true, "执行局逾期件数统计有误"))
+        .await
+        .unwrap()
+        .into_inner()
+        .reports
+        .swap_remove(0);
+    assert_eq!(fixed.number, "督通〔2026〕10号(更正)");
+    assert_eq!(fixed.replaces_id, first.id);
+    assert_eq!(fixed.correction_reason, "执行局逾期件数统计有误");
+    let full = c
+        .get_report(rp::GetReportRequest { id: fixed.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let note = "本期月通报更正重发,替代2026年11月2日印发的督通〔2026〕10号,原件作废。更正原因:执行局逾期件数统计有误";
+    let html_text = full
+        .html
+        .replace("<span style=\"white-space:nowrap;\">", "")
+        .replace("</span>", "");
+    assert!(html_text.contains(note), "the note in the HTML");
+    assert!(full.text.contains(note), "the note in the text");
+    assert!(full.html.contains("督通〔2026〕10号(更正)"));
+    // A correction of the correction replaces that one.
+    let again = c
+        .issue_report(monthly(true, "补充附件"))
+        .await
+        .unwrap()
+        .into_inner()
+        .reports
+        .swap_remove(0);
+    assert_eq!(again.number, "督通〔2026〕10号(第2次更正)");
+    assert_eq!(again.replaces_id, fixed.id);
+
+    // The database refuses a second report of the same number whatever writes it.
+    let dup = sqlx::query(
+        "INSERT INTO reporting.reports (id, kind, period, court_id, title, number, subject, issued_at, issued_by, \
+                                        html, text_body, snapshot) \
+         SELECT gen_random_uuid(), kind, period, court_id, title, number, subject, issued_at, issued_by, html, \
+                text_body, snapshot FROM reporting.reports WHERE id = $1::uuid",
+    )
+    .bind(&first.id)
+    .execute(&app.db.pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        dup.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23505"),
+        "{dup}"
+    );
+
+    // 08:31: the schedule fires; October's bulletin is there already and is
+    // not issued again, the week's list (2026-W45) is.
+    let mail = std::env::temp_dir().join(format!("duban-mail-{}", uuid::Uuid::new_v4().simple()));
+    let (stop, worker) = start_worker(&app, &settings(None, Some(mail)));
+    app.set_clock("2026-11-02T08:31:00+08:00").await;
+    // Polled rather than settled once: the machine may be busy.
+    let fired = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM reporting.firings \
+             WHERE (kind, period) IN (('monthly', '2026-10'), ('weekly', '2026-W45'))",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+    };
+    for _ in 0..100 {
+        if fired().await == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(fired().await, 2, "both firings claimed");
+    assert!(issued(&app).await.contains(&("weekly".into(), "2026-W45".into())));
+    assert_eq!(
+        count(&app).await.0,
+        3,
+        "the original and its two corrections, no fourth"
+    );
     app.stop().await;
 }

@@ -51,12 +51,113 @@ fn overdue_concentrated_in_one_unit() {
             .details
             .contains(&"按分管院领导:孙立军逾期3件,占全部逾期事项的75.0%".to_string())
     );
-    // 立案庭's one is not a concentration; the items named are 执行局's three.
+    // 立案庭's one is not a concentration of units or leaders, but all four
+    // come from one source and are of one class, so the list has all four.
     assert!(!found.details.iter().any(|d| d.contains("立案庭")));
-    assert_eq!(found.items.len(), 3);
-    assert!(found.items.iter().all(|l| l.unit == ZXJ));
-    assert!(found.items[0].note.contains("逾期"), "{:?}", found.items[0]);
+    assert!(
+        found
+            .details
+            .contains(&"按事项类别:一般事项逾期4件,占全部逾期事项的100.0%".to_string())
+    );
+    assert_eq!(found.items.len(), 4);
+    assert_eq!(
+        found.items[0].note,
+        // 9-11 … 10-31: 14 working days in September (9-20 a make-up day),
+        // 18 in October (10-10 one, National Day none).
+        "“办结”逾期32个工作日(计入:执行局、孙立军、院长批示、一般事项)"
+    );
     assert!(found.countermeasure.contains("约谈"));
+}
+
+/// Five more units, so that no unit need hold two of the overdue.
+fn spread_court() -> Court {
+    let mut court = Court::new();
+    for (n, name) in ["刑一庭", "民一庭", "行政庭"].into_iter().enumerate() {
+        let mut unit = court.data.units[0].clone();
+        unit.id = Uuid::new_v4();
+        unit.name = name.into();
+        unit.sort_order = 30 + n as i32;
+        court.data.units.push(unit);
+    }
+    court
+}
+
+/// An overdue item of `unit`, `class`, under `leader`, from a kind of source
+/// of its own.
+fn overdue_item(court: &mut Court, n: u32, unit: &str, class: &str, leader: &str) {
+    let item = court.item(&format!("督〔2026〕{n}号"), leader, t(9, 1, 9));
+    let last = court.data.items.last_mut().unwrap();
+    last.urgency = class.into();
+    last.source_kind = duban_core::item::SourceKind::ALL[n as usize].code().into();
+    court.assign(item, unit, t(9, 1, 10), d(2026, 9, 10));
+}
+
+fn numbers(lines: &[Line]) -> Vec<&str> {
+    lines.iter().map(|l| l.number.as_str()).collect()
+}
+
+#[test]
+fn a_concentration_lists_the_items_its_bullets_count() {
+    // Five overdue, one per unit, leader and source; two 限期办理: the one
+    // bullet counts those two, and the list has those two, not all five.
+    let mut court = spread_court();
+    let rows = [
+        (1, ZXJ, "fixed_deadline", "孙立军"),
+        (2, LAT, "general", "陈立新"),
+        (3, "刑一庭", "fixed_deadline", "王海"),
+        (4, "民一庭", "urgent", "刘芳"),
+        (5, "行政庭", "major", "赵强"),
+    ];
+    for (n, unit, class, leader) in rows {
+        overdue_item(&mut court, n, unit, class, leader);
+    }
+    let found = overdue_concentration(&court.october(), &rules(), usize::MAX).expect("a finding");
+    assert_eq!(found.details, ["按事项类别:限期办理逾期2件,占全部逾期事项的40.0%"]);
+    assert!(
+        found.summary.ends_with("在办逾期事项共5件,其中2件相对集中于以下方面:"),
+        "{}",
+        found.summary
+    );
+    assert_eq!(numbers(&found.items), ["督〔2026〕1号", "督〔2026〕3号"]);
+    assert_eq!(found.assignments.len(), 2);
+}
+
+#[test]
+fn every_bullets_items_are_listed_not_only_the_units() {
+    // 执行局 holds 1号 and 2号 (孙立军, 一般事项); 4号 and 6号 are elsewhere
+    // but both 陈立新's and 限期办理: four bullets, four items.
+    let mut court = spread_court();
+    let rows = [
+        (1, ZXJ, "general", "孙立军"),
+        (2, ZXJ, "general", "孙立军"),
+        (3, LAT, "urgent", "王海"),
+        (4, "刑一庭", "fixed_deadline", "陈立新"),
+        (5, "民一庭", "major", "刘芳"),
+        (6, "行政庭", "fixed_deadline", "陈立新"),
+    ];
+    for (n, unit, class, leader) in rows {
+        overdue_item(&mut court, n, unit, class, leader);
+    }
+    let found = overdue_concentration(&court.october(), &rules(), usize::MAX).expect("a finding");
+    assert_eq!(
+        found.details,
+        [
+            "按承办单位:执行局逾期2件,占全部逾期事项的33.3%",
+            "按分管院领导:孙立军逾期2件,占全部逾期事项的33.3%",
+            "按分管院领导:陈立新逾期2件,占全部逾期事项的33.3%",
+            "按事项类别:一般事项逾期2件,占全部逾期事项的33.3%",
+            "按事项类别:限期办理逾期2件,占全部逾期事项的33.3%",
+        ]
+    );
+    assert_eq!(
+        numbers(&found.items),
+        ["督〔2026〕1号", "督〔2026〕2号", "督〔2026〕4号", "督〔2026〕6号"]
+    );
+    assert!(
+        found.items[2].note.ends_with("(计入:陈立新、限期办理)"),
+        "{}",
+        found.items[2].note
+    );
 }
 
 #[test]

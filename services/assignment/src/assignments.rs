@@ -188,8 +188,26 @@ impl AssignmentService {
         })
     }
 
+    /// The calendar when some row is suspended (its paused working days are
+    /// shown); not read otherwise, so the write path pays nothing for it.
+    async fn calendar_if_suspended<'r>(
+        conn: &mut PgConnection,
+        rows: impl IntoIterator<Item = &'r AssignmentRow>,
+    ) -> Result<Option<Calendar>> {
+        if rows.into_iter().any(|r| r.suspended_at.is_some()) {
+            Ok(Some(crate::store::calendar(&mut *conn).await?))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The message for an assignment, its light judged at `now`.
-    fn message(&self, row: &AssignmentRow, now: DateTime<Utc>) -> pb::Assignment {
+    fn message(&self, row: &AssignmentRow, now: DateTime<Utc>, calendar: Option<&Calendar>) -> pb::Assignment {
+        let local = |t: DateTime<Utc>| t.with_timezone(&self.tz).date_naive();
+        let paused = row
+            .suspended_at
+            .and_then(|since| calendar.and_then(|c| rules::paused_working_days(c, local(since), local(now)).ok()));
+        let planned = row.milestones.iter().any(|m| m.kind.starts_with("plan."));
         let running: Vec<Thresholds> = running_milestones(row)
             .map(|m| Thresholds {
                 yellow_at: m.yellow_at,
@@ -217,7 +235,11 @@ impl AssignmentService {
             urgency: urgency(row.urgency) as i32,
             policy: row.policy.clone(),
             state: row.state.code().into(),
-            state_label: row.state.label_zh().into(),
+            state_label: match row.suspended_at {
+                Some(_) => rules::suspended_label_zh(paused),
+                None => row.state.label_zh().into(),
+            },
+            paused_working_days: paused.unwrap_or(0) as i32,
             // While suspended the clock stands still, and a finished
             // assignment has none: no light.
             light: if row.suspended_at.is_some() || (!rules::is_open(row.state) && running.is_empty()) {
@@ -272,6 +294,10 @@ impl AssignmentService {
                     due_date: Some(date(m.due_date)),
                     due_time: Some(timestamp(m.due_at)),
                     met_time: m.met_at.map(timestamp),
+                    met_label: match m.met_at {
+                        Some(_) => duban_core::plan::met_label_zh(&m.kind, planned).into(),
+                        None => String::new(),
+                    },
                     calendar_versions: m
                         .calendar_versions
                         .as_object()
@@ -352,7 +378,8 @@ impl AssignmentService {
         now: DateTime<Utc>,
     ) -> Result<(AssignmentRow, pb::Assignment)> {
         let row = store::assignment(conn, id, false).await?.ok_or_else(|| not_found(id))?;
-        let message = self.message(&row, now);
+        let calendar = Self::calendar_if_suspended(conn, [&row]).await?;
+        let message = self.message(&row, now, calendar.as_ref());
         Ok((row, message))
     }
 
@@ -558,8 +585,9 @@ impl AssignmentService {
         let mut rows = store::list(&mut conn, &filter, after, limit + 1).await?;
         let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.id.to_string()]));
         let now = self.clock.now().await?;
+        let calendar = Self::calendar_if_suspended(&mut conn, &rows).await?;
         Ok(pb::ListAssignmentsResponse {
-            assignments: rows.iter().map(|r| self.message(r, now)).collect(),
+            assignments: rows.iter().map(|r| self.message(r, now, calendar.as_ref())).collect(),
             next_page_token: next,
         })
     }
@@ -896,7 +924,7 @@ impl AssignmentService {
             Ok((
                 pb::CloseOutList {
                     week: Some(date(monday)),
-                    assignments: rows.iter().map(|r| self.message(r, ctx.now)).collect(),
+                    assignments: rows.iter().map(|r| self.message(r, ctx.now, None)).collect(),
                 },
                 changes,
             ))
@@ -916,7 +944,8 @@ impl AssignmentService {
         let rows = store::closed_out_in(&mut conn, monday, scope.as_deref()).await?;
         Ok(pb::CloseOutList {
             week: Some(date(monday)),
-            assignments: rows.iter().map(|r| self.message(r, now)).collect(),
+            // Written off: finished, never suspended.
+            assignments: rows.iter().map(|r| self.message(r, now, None)).collect(),
         })
     }
 

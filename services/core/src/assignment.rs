@@ -451,8 +451,24 @@ pub fn shift_after_pause(
     paused: NaiveDate,
     resumed: NaiveDate,
 ) -> Result<NaiveDate, MissingYear> {
-    let stood_still = calendar.working_days_between(paused, resumed)?;
-    calendar.nth_working_day_after(due, stood_still)
+    calendar.nth_working_day_after(due, paused_working_days(calendar, paused, resumed)?)
+}
+
+/// Working days a suspension from `paused` has stood still by `today`
+/// (court-local dates): what resuming then moves every open deadline by.
+pub fn paused_working_days(calendar: &Calendar, paused: NaiveDate, today: NaiveDate) -> Result<u32, MissingYear> {
+    calendar.working_days_between(paused, today)
+}
+
+/// The state as people are told it while suspended. A suspension (中止) is
+/// not a state of the machine — the clock stands still over the state it
+/// paused — but it is what the office and the unit must see, with the
+/// working days it has stood still (None: the calendar cannot count them).
+pub fn suspended_label_zh(paused_working_days: Option<u32>) -> String {
+    match paused_working_days {
+        Some(n) => format!("已中止(已暂停{n}个工作日)"),
+        None => "已中止".into(),
+    }
 }
 
 #[cfg(test)]
@@ -492,6 +508,10 @@ mod pause_tests {
             shift_after_pause(&c, d(2026, 10, 15), d(2026, 10, 9), d(2026, 10, 9)),
             Ok(d(2026, 10, 15))
         );
+        // What the assignment shows meanwhile: on 10-09, 4 working days paused.
+        let paused = paused_working_days(&c, d(2026, 9, 28), d(2026, 10, 9)).ok();
+        assert_eq!(suspended_label_zh(paused), "已中止(已暂停4个工作日)");
+        assert_eq!(suspended_label_zh(None), "已中止");
         // Paused over a weekend only: nothing moves either.
         assert_eq!(
             shift_after_pause(&c, d(2026, 11, 20), d(2026, 11, 13), d(2026, 11, 15)),

@@ -80,6 +80,36 @@ pub fn milestone_label_zh(kind: &str) -> String {
     }
 }
 
+/// What a met milestone is called. A major item's month-long 办结 milestone
+/// asks for the work done or a plan: met by an approved plan it is 计划已批准,
+/// not 已完成 — the work is still to do, by the plan's steps.
+pub fn met_label_zh(kind: &str, planned: bool) -> &'static str {
+    if planned && kind == crate::policy::MilestoneKind::Resolve.code() {
+        "计划已批准"
+    } else {
+        "已完成"
+    }
+}
+
+/// 办理时限 in every document (the ledger, its export, the bulletin's
+/// attachment): the final resolution deadline (办结时限), not the next
+/// milestone. That is the 办结 milestone's day, or, once a plan is approved,
+/// its last step's; stage reports of continuing attention are not deadlines.
+/// The view `assignment.ledger_item_status` (column `final_deadline`) applies
+/// the same rule in SQL for the registry's ledger.
+pub fn resolution_deadline<K: AsRef<str>>(milestones: impl IntoIterator<Item = (K, NaiveDate)>) -> Option<NaiveDate> {
+    let (mut plan, mut own) = (None, None);
+    for (kind, date) in milestones {
+        let kind = kind.as_ref();
+        if kind.starts_with("plan.") {
+            plan = plan.max(Some(date));
+        } else if !kind.starts_with("stage.") {
+            own = own.max(Some(date));
+        }
+    }
+    plan.or(own)
+}
+
 /// Months (year, month) an approved plan owes a progress report for: every
 /// month after the one it was approved in, up to the month before `today`.
 pub fn plan_months_owed(approved: NaiveDate, today: NaiveDate) -> Vec<(i32, u32)> {
@@ -102,6 +132,37 @@ mod tests {
             date,
             what: what.into(),
         }
+    }
+
+    #[test]
+    fn a_plan_meets_the_month_but_does_not_finish_the_work() {
+        assert_eq!(met_label_zh("resolve", true), "计划已批准");
+        assert_eq!(met_label_zh("resolve", false), "已完成");
+        assert_eq!(met_label_zh("deploy", true), "已完成");
+        assert_eq!(met_label_zh("plan.1", true), "已完成");
+    }
+
+    #[test]
+    fn the_resolution_deadline_is_the_last_one_owed() {
+        // 13710: deploy 10-12, initial 10-14, 办结 10-20.
+        let own = [
+            ("deploy", d(2026, 10, 12)),
+            ("initial", d(2026, 10, 14)),
+            ("resolve", d(2026, 10, 20)),
+        ];
+        assert_eq!(resolution_deadline(own), Some(d(2026, 10, 20)));
+        // An approved plan's last step replaces the month's 办结, whatever order
+        // the steps come in; a stage report later than both is not a deadline.
+        let planned = [
+            ("resolve", d(2026, 11, 9)),
+            ("plan.2", d(2026, 12, 31)),
+            ("plan.1", d(2026, 11, 30)),
+            ("stage.1", d(2027, 1, 29)),
+        ];
+        assert_eq!(resolution_deadline(planned), Some(d(2026, 12, 31)));
+        let early_plan = [("resolve", d(2026, 11, 9)), ("plan.1", d(2026, 11, 6))];
+        assert_eq!(resolution_deadline(early_plan), Some(d(2026, 11, 6)));
+        assert_eq!(resolution_deadline([("stage.1", d(2027, 1, 29))]), None);
     }
 
     #[test]

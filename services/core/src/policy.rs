@@ -171,6 +171,13 @@ pub fn end_of_day<Tz: TimeZone>(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&next))
 }
 
+/// The day a deadline instant names. A period ends at 24:00 of its last day,
+/// which as an instant is 00:00 of the next: every document names the last
+/// day itself (a due instant of 10-10 00:00 is "10-09 24:00", never 10-10).
+pub fn due_day<Tz: TimeZone>(at: DateTime<Utc>, tz: &Tz) -> NaiveDate {
+    (at - chrono::Duration::nanoseconds(1)).with_timezone(tz).date_naive()
+}
+
 /// The last day of a period of `span` that starts on `start` (not counted),
 /// per the courts' rule for periods.
 pub fn last_day(
@@ -480,6 +487,20 @@ mod tests {
         assert_eq!(
             dates(Urgent, at(2026, 10, 3, 9), None, &p),
             vec![(Resolve, d(2026, 10, 8))]
+        );
+    }
+
+    #[test]
+    fn a_due_instant_names_its_last_day() {
+        // 24:00 of 11-09 is 00:00 of 11-10: the day named is 11-09.
+        let midnight = end_of_day(d(2026, 11, 9), &SHANGHAI);
+        assert_eq!(midnight, Utc.with_ymd_and_hms(2026, 11, 9, 16, 0, 0).unwrap());
+        assert_eq!(due_day(midnight, &SHANGHAI), d(2026, 11, 9));
+        // Any moment within a day names that day.
+        assert_eq!(due_day(at(2026, 11, 10, 9), &SHANGHAI), d(2026, 11, 10));
+        assert_eq!(
+            due_day(midnight + chrono::Duration::nanoseconds(1), &SHANGHAI),
+            d(2026, 11, 10)
         );
     }
 

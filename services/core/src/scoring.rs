@@ -55,6 +55,14 @@ pub fn points_text(points: Points) -> String {
     format!("{sign}{}.{:02}", points.abs() / 100, points.abs() % 100)
 }
 
+/// `-150` → `"-1.50"`, `0` → `"0.00"`, `9850` → `"98.50"`: a score or a
+/// column of deductions, without a sign for what is not negative. Through
+/// hundredths, so a sum of nothing negated (f64 -0.0) never reads -0.00.
+pub fn points_plain(points: Points) -> String {
+    let sign = if points < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", points.abs() / 100, points.abs() % 100)
+}
+
 // ---------------------------------------------------------------- rule sets
 
 /// A rule set as typed in (services/appraisal/rules/default.toml).
@@ -1458,6 +1466,13 @@ mod tests {
         assert_eq!(points_text(-1234), "-12.34");
         assert_eq!(points_from(-0.5), -50);
         assert_eq!(points_value(-55), -0.55);
+        assert_eq!(points_plain(-150), "-1.50");
+        assert_eq!(points_plain(9850), "98.50");
+        // No deductions: a zero negated is -0.0, which {:.2} writes -0.00.
+        let none = -0.0f64;
+        assert_eq!(format!("{none:.2}"), "-0.00");
+        assert_eq!(points_plain(points_from(none)), "0.00");
+        assert_eq!(points_plain(points_from(-0.004)), "0.00");
     }
 
     // ------------------------------------------------ property: batches

@@ -31,16 +31,15 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
             .unwrap_or_default()
             .to_owned(),
     };
+    // 办理时限 is the final resolution deadline (办结时限) once assigned (an
+    // extension or a plan moves it); before that, the deadline the item states.
+    let ymd = |d: &pb::Date| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32);
     let deadline = item
-        .deadline
+        .status
         .as_ref()
-        .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32))
-        .or_else(|| {
-            item.status
-                .as_ref()
-                .and_then(|s| s.next_deadline.as_ref())
-                .and_then(local_date)
-        });
+        .and_then(|s| s.final_deadline.as_ref())
+        .and_then(ymd)
+        .or_else(|| item.deadline.as_ref().and_then(ymd));
     let progress = match &item.status {
         Some(s) if !s.latest_feedback.is_empty() => s.latest_feedback.clone(),
         _ => item.progress_note.clone(),

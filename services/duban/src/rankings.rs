@@ -25,7 +25,7 @@ fn reader(court: Uuid) -> Principal {
 }
 
 fn points(value: f64) -> String {
-    format!("{value:.2}")
+    duban_core::scoring::points_plain(duban_core::scoring::points_from(value))
 }
 
 impl duban_reporting::rankings::Rankings for AppraisalRankings {

@@ -150,7 +150,11 @@ pub enum RulesCommand {
 }
 
 fn points(x: f64) -> String {
-    if x > 0.0 { format!("+{x:.2}") } else { format!("{x:.2}") }
+    use duban_core::scoring::{points_from, points_plain, points_text};
+    match points_from(x) {
+        p if p > 0 => points_text(p),
+        p => points_plain(p),
+    }
 }
 
 fn state_zh(state: i32) -> &'static str {

@@ -86,11 +86,7 @@ pub(crate) fn print(a: &pb::Assignment, json: bool) {
                 m.label.clone(),
                 m.rule.clone(),
                 format!("{} 24:00", date_text(&m.due_date)),
-                if m.met_time.is_some() {
-                    "已完成".into()
-                } else {
-                    "".into()
-                },
+                m.met_label.clone(),
             ]
         })
         .collect();

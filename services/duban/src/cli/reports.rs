@@ -73,10 +73,17 @@ pub enum ReportCommand {
         client: ReportClientArgs,
     },
     /// Issue a report now, outside its schedule: archived and e-mailed.
+    /// Once per period; again only as a corrected reissue (更正).
     Issue {
         kind: String,
         #[arg(long)]
         period: String,
+        /// 更正重发: replace the period's report already issued, with its own 文号
+        #[arg(long, requires = "reason")]
+        correction: bool,
+        /// 更正原因 (with --correction)
+        #[arg(long, requires = "correction")]
+        reason: Option<String>,
         #[command(flatten)]
         client: ReportClientArgs,
     },
@@ -175,6 +182,9 @@ fn print_report(r: &pb::Report) {
     );
     if !r.attachments.is_empty() {
         println!("附件:{}", r.attachments.join("、"));
+    }
+    if !r.replaces_id.is_empty() {
+        println!("更正重发,替代通报 {}。更正原因:{}", r.replaces_id, r.correction_reason);
     }
     let rows: Vec<Vec<String>> = r
         .deliveries
@@ -319,6 +329,8 @@ pub async fn run(data_dir: &Path, command: ReportCommand) -> anyhow::Result<()> 
         ReportCommand::Issue {
             kind: k,
             period,
+            correction,
+            reason,
             client,
         } => {
             let mut c = connect(&client, data_dir).await?;
@@ -328,6 +340,8 @@ pub async fn run(data_dir: &Path, command: ReportCommand) -> anyhow::Result<()> 
                     kind: kind(&k)?,
                     period,
                     court_id: String::new(),
+                    correction,
+                    reason: reason.unwrap_or_default(),
                 })
                 .await
                 .map_err(rpc_error)?

@@ -80,6 +80,7 @@ pub struct LedgerStatus {
     pub state_label: String,
     pub light: String,
     pub next_deadline: Option<DateTime<Utc>>,
+    pub final_deadline: Option<NaiveDate>,
     pub latest_feedback: String,
     pub latest_feedback_at: Option<DateTime<Utc>>,
     pub assigned_at: Option<DateTime<Utc>>,

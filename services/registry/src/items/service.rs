@@ -52,6 +52,44 @@ fn bigrams(text: &str) -> Vec<String> {
     out
 }
 
+/// The refusal naming each decision already drafted and its item: its
+/// 督办编号, or a draft's state when not yet numbered.
+fn decisions_taken(taken: &[(Uuid, i32, Option<String>)]) -> Error {
+    let named = |draft: &str| {
+        taken
+            .iter()
+            .map(|(_, seq, number)| match number {
+                Some(n) => format!("{seq}: {n}"),
+                None => format!("{seq}: {draft}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let zh: Vec<String> = taken
+        .iter()
+        .map(|(_, seq, number)| match number {
+            Some(n) => format!("第{seq}项决定已立项为{n}"),
+            None => format!("第{seq}项决定已起草督办事项(尚未立项)"),
+        })
+        .collect();
+    Error::precondition(
+        format!(
+            "decisions already drafted as items, not drafted again: {}",
+            named("a draft not yet registered").join("; ")
+        ),
+        format!("{};同一决定事项不重复立项,未起草任何事项", zh.join(";")),
+    )
+}
+
+/// An item as a mutation answers it: with its decomposition's roll-up, as
+/// GetItem shows it (a bare count of children read as a roll-up of 0).
+async fn shown(conn: &mut PgConnection, item: &Item) -> Result<pb::Item> {
+    if item.children == 0 {
+        return Ok(conv::item(item, None));
+    }
+    let rollup = store::rollup(conn, item.id).await?;
+    Ok(conv::item(item, Some(&rollup)))
+}
+
 fn item_not_found(id: Uuid) -> Error {
     Error::not_found("item", "督办事项", id)
 }
@@ -660,14 +698,14 @@ impl ItemService {
             check_fields_refs(conn, current.court_id, "item.", &fields, &mut v).await?;
             v.into_result().map_err(Error::InvalidArgument)?;
             if fields == current.fields {
-                return Ok((conv::item(&current, None), Vec::new()));
+                return Ok((shown(conn, &current).await?, Vec::new()));
             }
             store::update_fields(conn, item_id, &fields, ctx.now).await?;
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
             let change = item_change("item.updated", &item, json(&current.fields), json(&item.fields));
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
@@ -712,7 +750,7 @@ impl ItemService {
                 json(&current.registration()),
                 json(&item.registration()),
             );
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
@@ -768,7 +806,7 @@ impl ItemService {
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
-            Ok((conv::item(&item, None), changes))
+            Ok((shown(conn, &item).await?, changes))
         })
         .await
     }
@@ -852,7 +890,7 @@ impl ItemService {
                 json(&current.registration()),
                 json(&item.registration()),
             );
-            Ok((conv::item(&item, None), vec![change]))
+            Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
     }
@@ -890,6 +928,12 @@ impl ItemService {
                     .ok_or_else(|| Error::not_found("source", "督办来源", source_id))?;
                 let court = source.fields.court_id;
                 authorize_item(conn, p, Action::DraftItems, court, &[]).await?;
+                // A decision is registered once: drafting it again would put
+                // the same work on the ledger twice.
+                let taken = store::items_of_decisions(conn, &decision_ids).await?;
+                if !taken.is_empty() {
+                    return Err(decisions_taken(&taken));
+                }
                 let mut v = Violations::new();
                 let mut out = Vec::new();
                 let mut changes = Vec::new();

@@ -72,6 +72,22 @@ pub async fn insert_source(
     Ok(())
 }
 
+/// The items drafted from any of `decisions` (not their sub-items, which
+/// carry the decision on): (decision, its seq, the item's 督办编号 if
+/// registered), by decision and item.
+pub async fn items_of_decisions(
+    conn: &mut PgConnection,
+    decisions: &[Uuid],
+) -> Result<Vec<(Uuid, i32, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.seq, i.number FROM registry.items i JOIN registry.decisions d ON d.id = i.decision_id \
+         WHERE i.decision_id = ANY($1) AND i.parent_id IS NULL ORDER BY d.seq, i.seq",
+    )
+    .bind(decisions)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 pub async fn source(conn: &mut PgConnection, id: Uuid) -> Result<Option<Source>> {
     let row = sqlx::query(
         "SELECT id, court_id, kind, title, doc_number, doc_date, issuer, oa_link, version, created_at \
@@ -183,6 +199,7 @@ const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.
         st.state AS status_state, st.state_label AS status_label, st.light AS status_light, \
         st.next_deadline AS status_deadline, st.latest_feedback AS status_feedback, \
         st.latest_feedback_at AS status_feedback_at, st.assigned_at AS status_assigned_at, \
+        st.final_deadline AS status_final_deadline, \
         (SELECT count(*) FROM registry.items c WHERE c.parent_id = i.id) AS children, \
         (SELECT coalesce(json_agg(json_build_array(t.what, t.target_value, t.unit_of_measure) ORDER BY t.seq), '[]') \
            FROM registry.item_targets t WHERE t.item_id = i.id) AS targets \
@@ -270,6 +287,7 @@ fn item_from_row(row: &PgRow) -> Result<Item> {
                 }),
                 light: row.try_get::<Option<String>, _>("status_light")?.unwrap_or_default(),
                 next_deadline: row.try_get("status_deadline")?,
+                final_deadline: row.try_get("status_final_deadline")?,
                 latest_feedback: row.try_get::<Option<String>, _>("status_feedback")?.unwrap_or_default(),
                 latest_feedback_at: row.try_get("status_feedback_at")?,
                 assigned_at: row.try_get("status_assigned_at")?,
