@@ -353,7 +353,7 @@ async fn check_calendar(calendar: &CalendarService, health: &Health) {
         Ok(Some(year)) => {
             tracing::warn!(
                 year,
-                "next year's working-day calendar is not loaded: deadlines into it cannot be computed"
+                "next year's working-day calendar is not loaded: deadlines into it are provisional (weekly pattern only)"
             );
             ServingStatus::NotServing
         }

@@ -31,16 +31,19 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
             .unwrap_or_default()
             .to_owned(),
     };
-    let deadline = item
+    let stated = item
         .deadline
         .as_ref()
-        .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32))
-        .or_else(|| {
-            item.status
-                .as_ref()
-                .and_then(|s| s.next_deadline.as_ref())
-                .and_then(local_date)
-        });
+        .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32));
+    let next = item
+        .status
+        .as_ref()
+        .and_then(|s| Some((local_date(s.next_deadline.as_ref()?)?, s.next_deadline_provisional)));
+    let deadline = match (stated, next) {
+        (Some(d), _) => Cell::Date(Some(d)),
+        (None, Some((d, true))) => Cell::ProvisionalDate(d),
+        (None, next) => Cell::Date(next.map(|(d, _)| d)),
+    };
     let progress = match &item.status {
         Some(s) if !s.latest_feedback.is_empty() => s.latest_feedback.clone(),
         _ => item.progress_note.clone(),
@@ -77,7 +80,7 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
         (Column::Head, Cell::Text(head)),
         (Column::Liaison, Cell::Text(item.lead_unit_liaison_name.clone())),
         (Column::Leader, Cell::Text(item.supervising_leader_name.clone())),
-        (Column::Deadline, Cell::Date(deadline)),
+        (Column::Deadline, deadline),
         (Column::Progress, Cell::Text(progress)),
         (Column::State, Cell::Text(state)),
         (
@@ -99,6 +102,9 @@ enum Cell {
     Text(String),
     Number(f64),
     Date(Option<NaiveDate>),
+    /// A date that is still a date to Excel (and to `ledger import`), shown
+    /// with 暂定 beside it.
+    ProvisionalDate(NaiveDate),
 }
 
 /// Writes a ledger workbook: a title line, the header row (frozen, with
@@ -111,6 +117,7 @@ pub struct LedgerWriter {
     text: Format,
     wrap: Format,
     date: Format,
+    provisional_date: Format,
 }
 
 impl LedgerWriter {
@@ -145,7 +152,9 @@ impl LedgerWriter {
             tz,
             text: border.clone(),
             wrap: border.clone().set_text_wrap(),
-            date: border.set_num_format("yyyy-mm-dd"),
+            date: border.clone().set_num_format("yyyy-mm-dd"),
+            provisional_date: border
+                .set_num_format(format!("yyyy-mm-dd\"{}\"", duban_core::calendar::PROVISIONAL_MARK_ZH)),
         })
     }
 
@@ -170,6 +179,10 @@ impl LedgerWriter {
                 Cell::Date(Some(d)) => {
                     let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
                     sheet.write_datetime_with_format(row, col, &dt, &self.date)?;
+                }
+                Cell::ProvisionalDate(d) => {
+                    let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    sheet.write_datetime_with_format(row, col, &dt, &self.provisional_date)?;
                 }
                 Cell::Date(None) => {
                     sheet.write_blank(row, col, &self.date)?;

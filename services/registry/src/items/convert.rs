@@ -179,6 +179,7 @@ pub fn item(i: &Item, full_rollup: Option<&Rollup>) -> pb::Item {
             state_label: s.state_label.clone(),
             light: s.light.clone(),
             next_deadline: s.next_deadline.map(timestamp),
+            next_deadline_provisional: s.next_deadline_provisional,
             latest_feedback: s.latest_feedback.clone(),
             latest_feedback_time: s.latest_feedback_at.map(timestamp),
             assigned_time: s.assigned_at.map(timestamp),

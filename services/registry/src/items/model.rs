@@ -80,6 +80,7 @@ pub struct LedgerStatus {
     pub state_label: String,
     pub light: String,
     pub next_deadline: Option<DateTime<Utc>>,
+    pub next_deadline_provisional: bool,
     pub latest_feedback: String,
     pub latest_feedback_at: Option<DateTime<Utc>>,
     pub assigned_at: Option<DateTime<Utc>>,

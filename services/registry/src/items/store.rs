@@ -181,7 +181,8 @@ const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.
         coalesce(lp.name, '') AS leader_name, coalesce(hp.name, '') AS head_name, \
         coalesce(lq.name, '') AS liaison_name, coalesce(ap.name, '') AS assignee_name, \
         st.state AS status_state, st.state_label AS status_label, st.light AS status_light, \
-        st.next_deadline AS status_deadline, st.latest_feedback AS status_feedback, \
+        st.next_deadline AS status_deadline, st.next_deadline_provisional AS status_deadline_provisional, \
+        st.latest_feedback AS status_feedback, \
         st.latest_feedback_at AS status_feedback_at, st.assigned_at AS status_assigned_at, \
         (SELECT count(*) FROM registry.items c WHERE c.parent_id = i.id) AS children, \
         (SELECT coalesce(json_agg(json_build_array(t.what, t.target_value, t.unit_of_measure) ORDER BY t.seq), '[]') \
@@ -270,6 +271,9 @@ fn item_from_row(row: &PgRow) -> Result<Item> {
                 }),
                 light: row.try_get::<Option<String>, _>("status_light")?.unwrap_or_default(),
                 next_deadline: row.try_get("status_deadline")?,
+                next_deadline_provisional: row
+                    .try_get::<Option<bool>, _>("status_deadline_provisional")?
+                    .unwrap_or_default(),
                 latest_feedback: row.try_get::<Option<String>, _>("status_feedback")?.unwrap_or_default(),
                 latest_feedback_at: row.try_get("status_feedback_at")?,
                 assigned_at: row.try_get("status_assigned_at")?,
