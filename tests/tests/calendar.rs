@@ -420,5 +420,31 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
         .into_inner();
     let printed = duban::cli::calendar::deadlines_text(assigned_at, &out);
     assert!(!printed.contains("暂定"), "{printed}");
+
+    // `duban calendar template 2028 > 2028.toml`, loaded unfilled: a year
+    // with weekends only and the notice's seven festivals, still empty.
+    let y2028 = admin
+        .load_calendar(pb::LoadCalendarRequest {
+            request_id: rid(),
+            content: duban_assignment::calendar_file::template(2028),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (y2028.year, y2028.working_weekdays.clone()),
+        (2028, vec![1, 2, 3, 4, 5])
+    );
+    let names: Vec<&str> = y2028.holidays.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"]
+    );
+    assert!(
+        y2028
+            .holidays
+            .iter()
+            .all(|h| h.days.is_empty() && h.workdays.is_empty())
+    );
     app.stop().await;
 }

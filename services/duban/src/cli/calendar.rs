@@ -47,6 +47,9 @@ pub enum CalendarCommand {
         #[command(flatten)]
         client: AssignmentClientArgs,
     },
+    /// Write a year's file to fill in from the State Council's notice:
+    /// `duban calendar template 2027 > 2027.toml`.
+    Template { year: i32 },
     /// Load a year from its file (see services/assignment/calendars/2026.toml).
     Load {
         file: PathBuf,
@@ -117,6 +120,9 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
                 );
             }
         }
+        CalendarCommand::Template { year } => {
+            print!("{}", duban_assignment::calendar_file::template(year));
+        }
         CalendarCommand::Load { file, client } => {
             let content = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let mut c = connect(&client, data_dir).await?;
@@ -134,6 +140,18 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
                 y.version,
                 y.holidays.len()
             );
+            let empty: Vec<&str> = y
+                .holidays
+                .iter()
+                .filter(|h| h.days.is_empty())
+                .map(|h| h.name.as_str())
+                .collect();
+            if !empty.is_empty() {
+                println!(
+                    "注意:{}未填放假日期,按只有周末计算;补填后再次载入即可(暂定时限将重算)。",
+                    empty.join("、")
+                );
+            }
         }
     }
     Ok(())
