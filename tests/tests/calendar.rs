@@ -341,6 +341,13 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
     assert_eq!(due_of(&g, "initial"), (date(2026, 12, 30), false));
     assert_eq!(due_of(&g, "resolve"), (date(2027, 1, 5), true));
     assert_eq!(milestone(&g, "resolve").calendar_versions.get(&2027), Some(&0));
+    // Deployed and first reported the same day: its next deadline is the
+    // provisional one.
+    let mut zxj_unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let g = duban_tests::acknowledge(&mut zxj_unit, &g, "执行局专题部署").await;
+    let g = duban_tests::feedback(&mut zxj_unit, &g, "initial", "已梳理积案清单").await;
     let w = get_assignment(&mut office, &w.id).await;
     let w = office
         .set_attention(pb::SetAttentionRequest {
@@ -355,7 +362,8 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
     assert_eq!(due_of(&w, "stage.1"), (date(2027, 1, 25), true));
 
     // The ledger's next deadline says whether it is provisional: the watched
-    // item's stage report is, the general item's next step (12-28) is not.
+    // item's stage report and the general item's 办结 are, the major item's
+    // next step (研究部署, 12-28) is not.
     let mut registry = app.admin().await;
     let next_provisional = async |registry: &mut duban_tests::Registry, id: &str| {
         registry
@@ -368,7 +376,8 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
             .next_deadline_provisional
     };
     assert!(next_provisional(&mut registry, &watched.id).await);
-    assert!(!next_provisional(&mut registry, &general.id).await);
+    assert!(next_provisional(&mut registry, &general.id).await);
+    assert!(!next_provisional(&mut registry, &major.id).await);
 
     let list = admin
         .list_calendars(pb::ListCalendarsRequest {})
@@ -376,6 +385,29 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
         .unwrap()
         .into_inner();
     assert_eq!((list.missing_next_year, list.provisional_deadlines), (2027, 3));
+    // The Monday list (周进展列表) warns and marks the provisional date.
+    let mut reports = app.reporting(&app.admin_token).await;
+    let weekly = async |reports: &mut duban_tests::Reporting| {
+        reports
+            .preview_report(duban_proto::reporting::v1::PreviewReportRequest {
+                kind: duban_proto::reporting::v1::ReportKind::Weekly as i32,
+                period: "2026-W53".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let before = weekly(&mut reports).await;
+    assert!(
+        before
+            .text
+            .contains("注意:2027年工作日历尚未载入,3个办理时限暂按每周一至周五工作推算"),
+        "{}",
+        before.text
+    );
+    assert!(before.text.contains("下一节点:办结 1月5日(暂定)"), "{}", before.text);
+    assert!(before.html.contains("1月5日(暂定)"));
 
     // The office types in 2027 (元旦 1-1 to 1-3): the provisional deadlines
     // are recomputed in the loading transaction and no longer provisional.
@@ -398,6 +430,7 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
     let w = get_assignment(&mut office, &w.id).await;
     assert_eq!(due_of(&w, "stage.1"), (date(2027, 1, 25), false));
     assert!(!next_provisional(&mut registry, &watched.id).await);
+    assert!(!next_provisional(&mut registry, &general.id).await);
     // Only the assignment whose date moved has a recompute event.
     assert_eq!(
         app.count_events("assignment.deadlines_recomputed").await,
@@ -409,6 +442,9 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
         .unwrap()
         .into_inner();
     assert_eq!((list.missing_next_year, list.provisional_deadlines), (0, 0));
+    let after = weekly(&mut reports).await;
+    assert!(!after.text.contains("暂定"), "{}", after.text);
+    assert!(after.text.contains("下一节点:办结 1月6日"), "{}", after.text);
     let out = admin
         .compute_deadlines(pb::ComputeDeadlinesRequest {
             assigned_time: at("2026-12-25T10:00:00+08:00"),

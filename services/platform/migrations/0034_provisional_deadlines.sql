@@ -38,3 +38,8 @@ LEFT JOIN LATERAL (
     WHERE x.assignment_id = a.id ORDER BY x.submitted_at DESC LIMIT 1
 ) f ON true
 ORDER BY a.item_id, a.round DESC, (a.role = 'lead') DESC;
+
+-- Reports and notices mark provisional dates too.
+CREATE OR REPLACE VIEW assignment.report_milestones AS
+SELECT assignment_id, kind, due_date, due_at, yellow_at, met_at, provisional
+FROM assignment.milestones;
