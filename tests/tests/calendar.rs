@@ -408,6 +408,31 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
     );
     assert!(before.text.contains("下一节点:办结 1月5日(暂定)"), "{}", before.text);
     assert!(before.html.contains("1月5日(暂定)"));
+    // `duban report schedules`: December's bulletin is due on a day of 2027,
+    // shown provisionally (Friday 1-1 on the weekly pattern) and saying why.
+    let monthly = async |reports: &mut duban_tests::Reporting| {
+        reports
+            .list_schedules(duban_proto::reporting::v1::ListSchedulesRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .schedules
+            .into_iter()
+            .find(|s| s.kind == duban_proto::reporting::v1::ReportKind::Monthly as i32)
+            .unwrap()
+    };
+    let bulletin = monthly(&mut reports).await;
+    assert_eq!(bulletin.next_period, "2026-12");
+    assert!(bulletin.next_provisional);
+    assert_eq!(
+        bulletin.next_time.as_ref().map(|t| t.seconds),
+        at("2027-01-01T08:30:00+08:00").map(|t| t.seconds)
+    );
+    assert!(
+        bulletin.next_note.contains("2027年工作日历尚未载入"),
+        "{}",
+        bulletin.next_note
+    );
 
     // The office types in 2027 (元旦 1-1 to 1-3): the provisional deadlines
     // are recomputed in the loading transaction and no longer provisional.
@@ -443,6 +468,16 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
         .into_inner();
     assert_eq!((list.missing_next_year, list.provisional_deadlines), (0, 0));
     let after = weekly(&mut reports).await;
+    // With 元旦 loaded, December's bulletin goes out on Monday 1-4.
+    let bulletin = monthly(&mut reports).await;
+    assert!(
+        !bulletin.next_provisional && bulletin.next_note.is_empty(),
+        "{bulletin:?}"
+    );
+    assert_eq!(
+        bulletin.next_time.as_ref().map(|t| t.seconds),
+        at("2027-01-04T08:30:00+08:00").map(|t| t.seconds)
+    );
     assert!(!after.text.contains("暂定"), "{}", after.text);
     assert!(after.text.contains("下一节点:办结 1月6日"), "{}", after.text);
     let out = admin
