@@ -369,12 +369,14 @@ async fn check_calendar(calendar: &CalendarService, health: &Health) {
         .await;
 }
 
-/// Checks the calendar hourly (the first check is made at start-up).
+/// Checks the calendar every minute (the first check is made at start-up),
+/// so that the warning goes soon after the office loads the year; it is one
+/// indexed lookup.
 async fn watch_calendar(calendar: CalendarService, health: Health, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
         check_calendar(&calendar, &health).await;
     }
