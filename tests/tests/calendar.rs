@@ -12,7 +12,6 @@ use duban_tests::{TestApp, rid};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 type Client = AssignmentServiceClient<InterceptedService<Channel, Bearer>>;
 

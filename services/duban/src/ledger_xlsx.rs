@@ -287,6 +287,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_provisional_next_deadline_stays_a_date_marked_provisional() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // 24:00 of 2027-01-25 in Beijing: the ledger's day is the 25th.
+        let due = chrono::DateTime::parse_from_rfc3339("2027-01-25T23:59:59+08:00").unwrap();
+        let mut item = pb::Item {
+            title: "执行难综合治理机制建设".into(),
+            lead_unit_name: "执行局".into(),
+            status: Some(pb::LedgerStatus {
+                next_deadline: Some(prost_types::Timestamp {
+                    seconds: due.timestamp(),
+                    nanos: 0,
+                }),
+                next_deadline_provisional: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let deadline = |item: &pb::Item| {
+            cells(1, item, tz)
+                .into_iter()
+                .find(|(c, _)| *c == Column::Deadline)
+                .map(|(_, cell)| cell)
+                .unwrap()
+        };
+        let d = NaiveDate::from_ymd_opt(2027, 1, 25).unwrap();
+        assert!(matches!(deadline(&item), Cell::ProvisionalDate(x) if x == d));
+        // Written and read back (as `ledger import` reads it): still the date.
+        let path = std::env::temp_dir().join(format!("duban-ledger-{}.xlsx", uuid::Uuid::new_v4().simple()));
+        let mut w = LedgerWriter::new("督办台账", "", tz).unwrap();
+        w.push(&item).unwrap();
+        w.save(&path).unwrap();
+        let rows = read(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            rows[0].cells.get(Column::Deadline.header()).map(String::as_str),
+            Some("2027-01-25")
+        );
+        // A stated deadline is never provisional.
+        item.deadline = Some(pb::Date {
+            year: 2027,
+            month: 3,
+            day: 1,
+        });
+        assert!(matches!(deadline(&item), Cell::Date(Some(x)) if x == NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()));
+    }
+
+    #[test]
     fn serial_dates() {
         assert_eq!(serial_date(46086.0), NaiveDate::from_ymd_opt(2026, 3, 5));
         assert_eq!(serial_date(1.0), NaiveDate::from_ymd_opt(1899, 12, 31));
