@@ -518,3 +518,91 @@ async fn december_work_goes_on_with_provisional_deadlines_until_2027_is_loaded()
     );
     app.stop().await;
 }
+
+/// A suspension resumed in late December moves open deadlines into 2027 on
+/// the weekly pattern: they become provisional, and loading 2027 recomputes
+/// them with the working days the clock stood still.
+#[tokio::test]
+async fn a_suspension_resumed_into_an_unloaded_year_is_provisional_until_it_is_loaded() {
+    use duban_tests::{date, uuid};
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let sun = app.person_by_code("sun.lijun").await;
+    let mut office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
+    app.set_clock("2026-12-25T10:00:00+08:00").await;
+    let item = app
+        .registered_item(reg::Item {
+            title: "年底积案清理".into(),
+            lead_unit_id: zxj.id.clone(),
+            supervising_leader_id: sun.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let a = duban_tests::assign(&mut office, &item.id).await;
+    let mut unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let a = unit
+        .request_suspension(pb::RequestSuspensionRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            reason: "待上级法院答复".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut leader = app
+        .assignments(&app.token_for(uuid(&sun.id), &[Role::Leader], &[uuid(&court.id)]).await)
+        .await;
+    let a = leader
+        .decide_request(pb::DecideRequestRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            change_request_id: a.requests[0].id.clone(),
+            approve: true,
+            comment: "同意中止".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Resumed Wednesday 12-30: 28, 29, 30 December stood still (3 days).
+    app.set_clock("2026-12-30T15:00:00+08:00").await;
+    let a = office
+        .resume(pb::ResumeRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // By hand: 12-28 + 3 → 12-31 (2026 only); 12-30 + 3 → 12-31, 1-1, 1-4;
+    // 1-5 + 3 → 1-6, 1-7, 1-8 (2027 on the weekly pattern).
+    assert_eq!(due_of(&a, "deploy"), (date(2026, 12, 31), false));
+    assert_eq!(due_of(&a, "initial"), (date(2027, 1, 4), true));
+    assert_eq!(due_of(&a, "resolve"), (date(2027, 1, 8), true));
+
+    let mut admin = client(&app, &app.admin_token).await;
+    admin
+        .load_calendar(pb::LoadCalendarRequest {
+            request_id: rid(),
+            content:
+                "year = 2027\nsource = \"测试\"\n\n[[holidays]]\nname = \"元旦\"\ndays = [\"2027-01-01..2027-01-03\"]\n"
+                    .into(),
+        })
+        .await
+        .unwrap();
+    let a = duban_tests::get_assignment(&mut office, &a.id).await;
+    // The policy's date again plus the 3 days: initial 12-30 → 12-31, 1-4,
+    // 1-5; resolve (7 days: 12-28…31, 1-4, 1-5, 1-6) → 1-7, 1-8, 1-11.
+    assert_eq!(due_of(&a, "deploy"), (date(2026, 12, 31), false));
+    assert_eq!(due_of(&a, "initial"), (date(2027, 1, 5), false));
+    assert_eq!(due_of(&a, "resolve"), (date(2027, 1, 11), false));
+    app.stop().await;
+}
