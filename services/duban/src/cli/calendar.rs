@@ -148,7 +148,7 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
                 .collect();
             if !empty.is_empty() {
                 println!(
-                    "注意:{}未填放假日期,按只有周末计算;补填后再次载入即可(暂定时限将重算)。",
+                    "注意:{}未填放假日期,按只有周末计算;补填后再次载入,涉及该年的时限随即重算。",
                     empty.join("、")
                 );
             }
