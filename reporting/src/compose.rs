@@ -205,6 +205,7 @@ pub fn compose(issue: Issue<'_>, frame: &Frame, rules: &Rules) -> Doc {
         ReportKind::Weekly => {
             doc.open_items = frame.open_lines(None);
             doc.closeouts = frame.finished_in(&frame.window);
+            doc.calendar_note = frame.calendar_note();
             fill_open(&mut doc, frame, None);
         }
         ReportKind::Friday => {

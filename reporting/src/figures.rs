@@ -258,11 +258,44 @@ impl<'a> Frame<'a> {
             light_code: light.unwrap_or("").to_owned(),
             next_deadline: a
                 .next_due_at(t)
-                .map(|m| format!("{} {}", milestone_label(&m.kind), month_day(m.due_date)))
+                .map(|m| {
+                    let mark = if m.provisional {
+                        duban_core::calendar::PROVISIONAL_MARK_ZH
+                    } else {
+                        ""
+                    };
+                    format!("{} {}{mark}", milestone_label(&m.kind), month_day(m.due_date))
+                })
                 .unwrap_or_default(),
             latest_feedback: latest,
             note: String::new(),
         }
+    }
+
+    /// The weekly list's warning while next year's calendar is missing
+    /// (from 1 November, as the assignment service warns) or any deadline
+    /// still to meet rests on a year not loaded: the years, and how many
+    /// deadlines are provisional (暂定). Empty when there is nothing to say.
+    pub fn calendar_note(&self) -> String {
+        use chrono::Datelike;
+        let mut years: std::collections::BTreeSet<i32> = self.data.provisional_due.iter().map(|d| d.year()).collect();
+        let provisional = self.data.provisional_due.len();
+        let today = self.as_of.with_timezone(&self.tz).date_naive();
+        if today.month() >= 11 && self.calendar.year(today.year() + 1).is_err() {
+            years.insert(today.year() + 1);
+        }
+        if years.is_empty() {
+            return String::new();
+        }
+        let years: Vec<String> = years.iter().map(|y| format!("{y}年")).collect();
+        let counted = match provisional {
+            0 => "涉及该年的办理时限将暂按每周一至周五工作推算并标“暂定”".to_owned(),
+            n => format!("{n}个办理时限暂按每周一至周五工作推算,标“暂定”"),
+        };
+        format!(
+            "{}工作日历尚未载入,{counted};请办公室按国务院办公厅节假日安排通知载入,载入后自动重算。",
+            years.join("、")
+        )
     }
 
     /// The red list (红灯事项): overdue at `as_of`, longest overdue first
@@ -492,5 +525,40 @@ pub fn shorten(s: &str, n: usize) -> String {
         s.to_owned()
     } else {
         format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::figures::Window;
+    use crate::testing::{Court, ZXJ, d, t};
+
+    #[test]
+    fn the_calendar_note_counts_provisional_deadlines() {
+        let mut court = Court::new();
+        let item = court.item("督〔2026〕1号", "孙立军", t(12, 1, 9));
+        court.assign(item, ZXJ, t(12, 25, 10), d(2027, 1, 25));
+        court.data.provisional_due = vec![d(2027, 1, 25)];
+        let december = Window {
+            start: t(12, 1, 0),
+            end: t(12, 28, 9),
+        };
+        // By hand: 2027 is not loaded (the test calendar has 2026 only), one
+        // open deadline rests on it.
+        let note = court.frame(december).calendar_note();
+        assert!(note.starts_with("2027年工作日历尚未载入,1个办理时限暂按"), "{note}");
+        // Before 1 November with nothing provisional: nothing to say.
+        court.data.provisional_due.clear();
+        let october = Window {
+            start: t(10, 1, 0),
+            end: t(10, 31, 12),
+        };
+        assert_eq!(court.frame(october).calendar_note(), "");
+        // From 1 November the missing year is named before any deadline rests on it.
+        let note = court.frame(december).calendar_note();
+        assert!(
+            note.starts_with("2027年工作日历尚未载入,涉及该年的办理时限将暂按"),
+            "{note}"
+        );
     }
 }

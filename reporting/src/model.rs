@@ -52,6 +52,9 @@ pub struct Milestone {
     pub due_at: DateTime<Utc>,
     pub yellow_at: DateTime<Utc>,
     pub met_at: Option<DateTime<Utc>>,
+    /// Counted over a year whose calendar is not loaded yet (暂定).
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 /// One progress figure of a feedback (指标: what, value, unit).
@@ -248,6 +251,11 @@ pub struct Dataset {
     /// windows and left alone since).
     #[serde(default)]
     pub assigned_items: Vec<Uuid>,
+    /// The due dates of deadlines still to meet that rest on a year whose
+    /// calendar is not loaded (暂定), whether or not their assignments are
+    /// read: the weekly list's warning counts them all.
+    #[serde(default)]
+    pub provisional_due: Vec<NaiveDate>,
 }
 
 // ---- What a report says -------------------------------------------------
@@ -378,6 +386,10 @@ pub struct Doc {
     pub closeouts: Vec<Line>,
     pub open_items: Vec<Line>,
     pub due_soon: Vec<Line>,
+    /// The weekly list's warning while deadlines rest on a year whose
+    /// calendar is not loaded; empty otherwise.
+    #[serde(default)]
+    pub calendar_note: String,
     pub findings: Vec<Finding>,
     /// None: no ranking for the period (no appraisal service linked).
     pub ranking: Option<Vec<RankGroup>>,

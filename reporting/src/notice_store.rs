@@ -126,11 +126,12 @@ pub struct MilestoneDue {
     pub due_date: NaiveDate,
     pub due_at: DateTime<Utc>,
     pub met_at: Option<DateTime<Utc>>,
+    pub provisional: bool,
 }
 
 pub async fn milestone(db: impl PgExecutor<'_>, assignment: Uuid, kind: &str) -> Result<Option<MilestoneDue>> {
     Ok(sqlx::query_as(
-        "SELECT due_date, due_at, met_at FROM assignment.report_milestones WHERE assignment_id = $1 AND kind = $2",
+        "SELECT due_date, due_at, met_at, provisional FROM assignment.report_milestones WHERE assignment_id = $1 AND kind = $2",
     )
     .bind(assignment)
     .bind(kind)

@@ -126,6 +126,8 @@ pub struct Notice {
 pub struct Facts {
     /// The milestone's due date, when the notice names one.
     pub due: Option<NaiveDate>,
+    /// The due date rests on a year whose calendar is not loaded (暂定).
+    pub due_provisional: bool,
     /// The urge's answer deadline (exclusive: 24:00 of the day before).
     pub answer_due: Option<DateTime<Utc>>,
     pub today: NaiveDate,
@@ -156,7 +158,14 @@ pub fn compose(raised: &Raised, s: &Subject, f: &Facts, event_id: i64) -> Notice
     let due = |milestone: &str| {
         let label = duban_core::plan::milestone_label_zh(milestone);
         match f.due {
-            Some(d) => (label, format!("{}24时", month_day(d))),
+            Some(d) => {
+                let mark = if f.due_provisional {
+                    duban_core::calendar::PROVISIONAL_MARK_ZH
+                } else {
+                    ""
+                };
+                (label, format!("{}24时{mark}", month_day(d)))
+            }
             None => (label, String::new()),
         }
     };
@@ -363,6 +372,7 @@ impl Notices {
             None => None,
         };
         let due = milestone.map(|m| m.due_date);
+        let due_provisional = milestone.is_some_and(|m| m.provisional);
         let answer_due = match raised {
             Raised::Urged { seq, .. } => store::urge_answer_due(&mut *conn, assignment, *seq).await?,
             _ => None,
@@ -370,6 +380,7 @@ impl Notices {
         let tz = service.tz();
         let facts = Facts {
             due,
+            due_provisional,
             answer_due,
             today: e.occurred_at.with_timezone(&tz).date_naive(),
             tz,
@@ -484,6 +495,7 @@ mod tests {
     fn facts(due: Option<NaiveDate>, answer: Option<&str>) -> Facts {
         Facts {
             due,
+            due_provisional: false,
             answer_due: answer.map(|a| DateTime::parse_from_rfc3339(a).unwrap().to_utc()),
             today: NaiveDate::from_ymd_opt(2026, 10, 9).unwrap(),
             tz: chrono_tz::Asia::Shanghai,
@@ -499,6 +511,7 @@ mod tests {
             due_date: NaiveDate::from_ymd_opt(2026, 10, 8).unwrap(),
             due_at: at("2026-10-09T00:00:00+08:00"),
             met_at: None,
+            provisional: false,
         };
         // Raised 9-30 and sent at once, or late but still ahead: sent.
         assert_eq!(stale_reminder(&m, at("2026-09-30T10:00:00+08:00"), &tz), None);
@@ -560,6 +573,36 @@ mod tests {
             })
         );
         assert!(parse("assignment.acknowledged", &manual).is_none());
+    }
+
+    #[test]
+    fn a_provisional_due_date_is_marked() {
+        // 2027-01-01 counted on the weekly pattern: 元旦 in any real calendar.
+        let mut f = facts(NaiveDate::from_ymd_opt(2027, 1, 1), None);
+        f.due_provisional = true;
+        let n = compose(
+            &Raised::Reminder {
+                milestone: "deploy".into(),
+            },
+            &subject(),
+            &f,
+            7,
+        );
+        assert!(
+            n.paragraphs[0].contains("将于1月1日24时(暂定)到期"),
+            "{:?}",
+            n.paragraphs
+        );
+        f.due_provisional = false;
+        let n = compose(
+            &Raised::Reminder {
+                milestone: "deploy".into(),
+            },
+            &subject(),
+            &f,
+            7,
+        );
+        assert!(!n.paragraphs[0].contains("暂定"), "{:?}", n.paragraphs);
     }
 
     #[test]

@@ -188,6 +188,30 @@ impl Rule {
         }
         Ok(None)
     }
+
+    /// The next report as the schedule listing shows it: a year whose
+    /// calendar is not loaded is assumed Monday to Friday, and the date says
+    /// it is provisional. (The worker fires on loaded years only: a report
+    /// due in a year not loaded waits for it.)
+    pub fn next_shown<Tz: TimeZone>(&self, now: DateTime<Utc>, calendar: &Calendar, tz: &Tz) -> Option<NextDue> {
+        let assumed = calendar.clone().assuming_weekly_pattern();
+        let (period, at) = self.next_due(now, &assumed, tz).ok()??;
+        let day = at.with_timezone(tz).date_naive();
+        Some(NextDue {
+            period,
+            at,
+            unloaded_year: calendar.is_provisional(day, day).then_some(day.year()),
+        })
+    }
+}
+
+/// When a schedule fires next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextDue {
+    pub period: Period,
+    pub at: DateTime<Utc>,
+    /// The year, not loaded, the date was assumed in (暂定).
+    pub unloaded_year: Option<i32>,
 }
 
 /// The last instant a report due at `due` may still go out when no worker
@@ -267,6 +291,44 @@ mod tests {
             rule.next_due(at(2026, 10, 5, 9, 0), &cal, &tz).unwrap(),
             Some((sept, at(2026, 10, 8, 8, 30)))
         );
+    }
+
+    #[test]
+    fn next_dates_in_a_year_not_loaded_are_provisional() {
+        let cal = calendar_2026();
+        let tz = shanghai();
+        let now = at(2026, 12, 3, 9, 0);
+        // By hand, 2027 assumed Monday to Friday: December's bulletin on
+        // Friday 2027-01-01 (元旦 in a real calendar), Q4's too, 2026's
+        // annual report on the same day; the Monday list on 12-07 (loaded).
+        let table = [
+            (
+                "monthly first-working-day 08:30",
+                "2026-12",
+                at(2027, 1, 1, 8, 30),
+                Some(2027),
+            ),
+            (
+                "quarterly first-working-day 08:30",
+                "2026-Q4",
+                at(2027, 1, 1, 8, 30),
+                Some(2027),
+            ),
+            ("weekly MON 08:30 or-after", "2026-W50", at(2026, 12, 7, 8, 30), None),
+        ];
+        for (text, period, when, unloaded) in table {
+            let rule = Rule::parse(text).unwrap();
+            // Without the assumption there is no next date at all.
+            if unloaded.is_some() {
+                assert!(rule.next_due(now, &cal, &tz).is_err(), "{text}");
+            }
+            let next = rule.next_shown(now, &cal, &tz).unwrap();
+            assert_eq!(
+                (next.period.to_string(), next.at, next.unloaded_year),
+                (period.to_string(), when, unloaded),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -749,15 +749,27 @@ impl ReportingService {
         let mut out = Vec::new();
         for s in store::schedules(&self.pool).await? {
             let kind = ReportKind::from_code(&s.kind).map(kind_to).unwrap_or_default();
-            let next = Rule::parse(&s.rule)
-                .ok()
-                .and_then(|r| r.next_due(now, &calendar, &self.tz).ok().flatten());
+            let (next, next_note) = match Rule::parse(&s.rule) {
+                Err(why) => (None, format!("时间规则无法识别,不会印发:{why}")),
+                Ok(rule) => match rule.next_shown(now, &calendar, &self.tz) {
+                    None => (None, "近期没有印发日".to_owned()),
+                    Some(n) => {
+                        let note = n
+                            .unloaded_year
+                            .map(|y| format!("{y}年工作日历尚未载入,下次日期按周一至周五暂定,载入后确定(载入前不印发)"))
+                            .unwrap_or_default();
+                        (Some(n), note)
+                    }
+                },
+            };
             out.push(pb::Schedule {
                 kind: kind as i32,
                 rule: s.rule,
                 enabled: s.enabled,
-                next_time: next.map(|(_, at)| timestamp(at)),
-                next_period: next.map(|(p, _)| p.to_string()).unwrap_or_default(),
+                next_time: next.map(|n| timestamp(n.at)),
+                next_period: next.map(|n| n.period.to_string()).unwrap_or_default(),
+                next_provisional: next.is_some_and(|n| n.unloaded_year.is_some()),
+                next_note,
             });
         }
         Ok(pb::ListSchedulesResponse { schedules: out })

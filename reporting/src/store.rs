@@ -107,6 +107,7 @@ pub async fn dataset(
             court_units(pool, court.id).await?,
             court_items(pool, court.id).await?,
             assigned_items(pool, court.id, reading.until).await?,
+            provisional_due(pool, court.id, reading.until).await?,
         ))
     };
     let follow_up = async {
@@ -116,7 +117,7 @@ pub async fn dataset(
             court_urges(pool, court.id, &reading).await?,
         ))
     };
-    let ((units, items, assigned_items), (mut assignments, mut milestones, mut urges), mut feedback) =
+    let ((units, items, assigned_items, provisional_due), (mut assignments, mut milestones, mut urges), mut feedback) =
         futures::try_join!(directory, follow_up, court_feedback(pool, court.id, &reading, keep))?;
     for a in &mut assignments {
         a.milestones = milestones.remove(&a.id).unwrap_or_default();
@@ -129,7 +130,24 @@ pub async fn dataset(
         items,
         assignments,
         assigned_items,
+        provisional_due,
     })
+}
+
+/// The due dates of the court's open provisional deadlines (see
+/// [`Dataset::provisional_due`]), of assignments made by `until`.
+async fn provisional_due(pool: &PgPool, court: Uuid, until: DateTime<Utc>) -> Result<Vec<chrono::NaiveDate>> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.due_date FROM assignment.report_milestones m \
+         JOIN assignment.report_assignments a ON a.id = m.assignment_id \
+         WHERE a.court_id = $1 AND a.assigned_at <= $2 AND a.closed_out_at IS NULL \
+           AND m.provisional AND m.met_at IS NULL \
+         ORDER BY m.due_date",
+    )
+    .bind(court)
+    .bind(until)
+    .fetch_all(pool)
+    .await?)
 }
 
 async fn court_units(pool: &PgPool, court: Uuid) -> Result<Vec<Unit>> {
@@ -257,7 +275,7 @@ async fn court_milestones(pool: &PgPool, court: Uuid, reading: &Reading) -> Resu
         pool,
         court,
         reading,
-        "SELECT m.assignment_id, m.kind, m.due_date, m.due_at, m.yellow_at, m.met_at \
+        "SELECT m.assignment_id, m.kind, m.due_date, m.due_at, m.yellow_at, m.met_at, m.provisional \
          FROM assignment.report_milestones m JOIN assignment.report_assignments a ON a.id = m.assignment_id",
         |row| {
             Ok(Milestone {
@@ -266,6 +284,7 @@ async fn court_milestones(pool: &PgPool, court: Uuid, reading: &Reading) -> Resu
                 due_at: row.try_get(3)?,
                 yellow_at: row.try_get(4)?,
                 met_at: row.try_get(5)?,
+                provisional: row.try_get(6)?,
             })
         },
         |m| m.due_at,

@@ -139,6 +139,7 @@ impl Court {
                 due_at,
                 yellow_at: due_at - chrono::Duration::days(1),
                 met_at: None,
+                provisional: false,
             }],
             feedback: Vec::new(),
             urges: Vec::new(),

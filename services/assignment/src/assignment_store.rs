@@ -99,6 +99,10 @@ pub struct MilestoneRow {
     pub due_date: NaiveDate,
     pub due_at: DateTime<Utc>,
     pub calendar_versions: serde_json::Value,
+    /// Read only: the database derives it from `calendar_versions` (a year
+    /// at version 0) unless an extension set the date.
+    #[serde(default)]
+    pub provisional: bool,
     pub met_at: Option<DateTime<Utc>>,
     pub opened_at: DateTime<Utc>,
     pub yellow_at: DateTime<Utc>,
@@ -222,7 +226,7 @@ pub struct RequestRow {
 const SELECT: &str = "SELECT a.*, i.title AS item_title, i.number AS item_number, \
        i.continuing_attention AS item_continuing, \
        (SELECT coalesce(json_agg(json_build_object('kind', m.kind, 'rule', m.rule, 'due_date', m.due_date, \
-                'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'met_at', m.met_at, \
+                'due_at', m.due_at, 'calendar_versions', m.calendar_versions, 'provisional', m.provisional, 'met_at', m.met_at, \
                 'opened_at', m.opened_at, 'yellow_at', m.yellow_at) ORDER BY m.due_at, m.kind), '[]') \
         FROM assignment.milestones m WHERE m.assignment_id = a.id) AS milestones_json, \
        (SELECT coalesce(json_agg(json_build_object('id', f.id, 'kind', f.kind, 'body', f.body, 'reason', f.reason, \
@@ -655,8 +659,9 @@ pub async fn decide_request(
 pub enum Move {
     /// To a date an approved extension set.
     Extended,
-    /// On by working days a suspension stood still.
-    Shifted(i32),
+    /// On by working days a suspension stood still, with the calendar
+    /// versions the new date was counted over.
+    Shifted(i32, serde_json::Value),
     /// Recomputed from a reloaded calendar.
     Recomputed(serde_json::Value),
     /// As an old ledger wrote it; like an extension, a calendar reload keeps it.
@@ -667,7 +672,7 @@ pub enum Move {
 pub async fn move_milestone(conn: &mut PgConnection, id: Uuid, kind: &str, due: &Due, why: Move) -> Result<()> {
     let (extended, shift, versions) = match why {
         Move::Extended | Move::AsWritten => (true, 0, None),
-        Move::Shifted(days) => (false, days, None),
+        Move::Shifted(days, versions) => (false, days, Some(versions)),
         Move::Recomputed(versions) => (false, 0, Some(versions)),
     };
     sqlx::query(
@@ -696,8 +701,10 @@ pub struct Due {
     pub yellow_at: DateTime<Utc>,
 }
 
-/// An open milestone whose deadline was computed from `year`'s calendar and
-/// not set by an extension: what a reload of that year recomputes.
+/// An open milestone whose deadline was computed from `year`'s calendar
+/// (or, provisionally, from its weekly pattern) and not set by an extension:
+/// what a load of that year recomputes. Stage reports of continuing
+/// attention count too, on verified assignments.
 #[derive(Debug, Clone)]
 pub struct DependentMilestone {
     pub assignment_id: Uuid,
@@ -705,6 +712,8 @@ pub struct DependentMilestone {
     pub due_date: NaiveDate,
     pub shift_days: i32,
     pub assigned_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub attention_months: Option<i32>,
     pub urgency: UrgencyClass,
     pub stated_deadline: Option<NaiveDate>,
     pub policy: String,
@@ -713,11 +722,12 @@ pub struct DependentMilestone {
 
 pub async fn milestones_depending_on(conn: &mut PgConnection, year: i32) -> Result<Vec<DependentMilestone>> {
     let rows = sqlx::query(
-        "SELECT m.assignment_id, m.kind, m.due_date, m.shift_days, a.assigned_at, a.urgency, a.stated_deadline, \
-                a.policy, a.unit_ancestry \
+        "SELECT m.assignment_id, m.kind, m.due_date, m.shift_days, a.assigned_at, m.opened_at, a.attention_months, \
+                a.urgency, a.stated_deadline, a.policy, a.unit_ancestry \
          FROM assignment.milestones m JOIN assignment.assignments a ON a.id = m.assignment_id \
          WHERE m.met_at IS NULL AND NOT m.extended AND m.calendar_versions ? $1 \
-           AND m.kind IN ('deploy', 'initial', 'resolve') AND a.state NOT IN ('verified', 'closed_out') \
+           AND ((m.kind IN ('deploy', 'initial', 'resolve') AND a.state NOT IN ('verified', 'closed_out')) \
+                OR (m.kind LIKE 'stage.%' AND a.attention_months IS NOT NULL)) \
          ORDER BY m.assignment_id, m.kind FOR UPDATE OF a",
     )
     .bind(year.to_string())
@@ -732,6 +742,8 @@ pub async fn milestones_depending_on(conn: &mut PgConnection, year: i32) -> Resu
                 due_date: r.try_get("due_date")?,
                 shift_days: r.try_get("shift_days")?,
                 assigned_at: r.try_get("assigned_at")?,
+                opened_at: r.try_get("opened_at")?,
+                attention_months: r.try_get("attention_months")?,
                 urgency: UrgencyClass::from_code(&urgency)
                     .ok_or_else(|| anyhow::anyhow!("unknown urgency {urgency}"))?,
                 stated_deadline: r.try_get("stated_deadline")?,
@@ -740,6 +752,16 @@ pub async fn milestones_depending_on(conn: &mut PgConnection, year: i32) -> Resu
             })
         })
         .collect()
+}
+
+/// How many open deadlines are provisional (counted over a year not loaded).
+pub async fn provisional_count(db: impl PgExecutor<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM assignment.milestones m JOIN assignment.assignments a ON a.id = m.assignment_id \
+         WHERE m.provisional AND m.met_at IS NULL AND a.state <> 'closed_out'",
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn set_suspended(

@@ -307,6 +307,7 @@ impl AssignmentService {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    provisional: m.provisional,
                 })
                 .collect(),
             feedback: row
@@ -493,7 +494,6 @@ impl AssignmentService {
         let Basis { policy, calendar } = basis;
         let deadlines = policy::deadlines(calendar, policy, item.urgency, assigned_at, item.deadline, &self.tz)
             .map_err(due_error)?;
-        let start = assigned_at.with_timezone(&self.tz).date_naive();
         let milestones: Vec<MilestoneRow> = deadlines
             .iter()
             .map(|d| MilestoneRow {
@@ -501,7 +501,8 @@ impl AssignmentService {
                 rule: d.span.describe_zh(),
                 due_date: d.date,
                 due_at: d.at,
-                calendar_versions: serde_json::to_value(calendar.versions(start, d.date)).unwrap_or_default(),
+                calendar_versions: serde_json::to_value(&d.versions).unwrap_or_default(),
+                provisional: d.provisional,
                 met_at: None,
                 opened_at: assigned_at,
                 yellow_at: due(assigned_at, d.date, calendar, &self.tz).yellow_at,
@@ -1095,8 +1096,16 @@ impl AssignmentService {
                 for m in row.milestones.iter().filter(|m| m.met_at.is_none()) {
                     let date = rules::shift_after_pause(&calendar, m.due_date, paused, resumed).map_err(missing)?;
                     let due = due(m.opened_at, date, &calendar, &self.tz);
-                    store::move_milestone(conn, row.id, &m.kind, &due, store::Move::Shifted(stood_still as i32))
-                        .await?;
+                    // The days moved on are counted too: a move into a year not
+                    // loaded makes the date provisional, and loading it finds it.
+                    let mut versions = m.calendar_versions.clone();
+                    if let Some(o) = versions.as_object_mut() {
+                        for (y, v) in calendar.versions(m.due_date, date) {
+                            o.insert(y.to_string(), v.into());
+                        }
+                    }
+                    let shifted = store::Move::Shifted(stood_still as i32, versions);
+                    store::move_milestone(conn, row.id, &m.kind, &due, shifted).await?;
                 }
                 store::set_suspended(conn, row.id, None, ctx.now).await?;
                 Ok("assignment.resumed")

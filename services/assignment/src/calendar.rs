@@ -219,6 +219,7 @@ impl CalendarService {
         Ok(pb::ListCalendarsResponse {
             years: years.iter().map(year_message).collect(),
             missing_next_year: self.missing_next_year().await?.unwrap_or_default(),
+            provisional_deadlines: crate::assignment_store::provisional_count(&self.pool).await? as i32,
         })
     }
 
@@ -278,8 +279,6 @@ impl CalendarService {
             &self.tz,
         )
         .map_err(due_error)?;
-        let start = assigned_at.with_timezone(&self.tz).date_naive();
-        let end = due.iter().map(|d| d.date).max().unwrap_or(start);
         Ok(pb::ComputeDeadlinesResponse {
             milestones: due
                 .iter()
@@ -289,11 +288,12 @@ impl CalendarService {
                     rule: d.span.describe_zh(),
                     due_date: Some(date(d.date)),
                     due_time: Some(timestamp(d.at)),
+                    provisional: d.provisional,
                 })
                 .collect(),
             policy: policy.name.clone(),
             policy_label: policy.label_zh.clone(),
-            calendar_versions: calendar.versions(start, end).into_iter().collect(),
+            calendar_versions: due.iter().flat_map(|d| d.versions.clone()).collect(),
         })
     }
 }

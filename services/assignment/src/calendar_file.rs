@@ -175,6 +175,32 @@ pub fn parse(content: &str, version: i64) -> Result<CalendarFile, Violations> {
     })
 }
 
+/// The festivals of the State Council's notice, in its order.
+pub const FESTIVALS: [&str; 7] = ["元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"];
+
+/// A file for `year` to fill in from the State Council's notice: the weekly
+/// pattern and one section per festival with empty lists. As it is, it
+/// reads as a year with weekends only, so a half-filled file still loads;
+/// `duban calendar load` names the festivals left empty.
+pub fn template(year: i32) -> String {
+    let mut out = format!(
+        "# {year}年工作日历 · 按国务院办公厅关于{year}年部分节假日安排的通知填写,\n\
+         # 再 duban calendar load {year}.toml。日期写作 {year}-10-01,连续几天写作 {year}-10-01..{year}-10-07。\n\
+         year = {year}\n\
+         # 通知的文号与日期,如 国办发明电〔{prev}〕7号({prev}年11月4日)\n\
+         source = \"\"\n\
+         # 每周工作日(周一至周五);节日放假与调休上班写在下面各节\n\
+         weekdays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\n",
+        prev = year - 1
+    );
+    for name in FESTIVALS {
+        out.push_str(&format!(
+            "\n[[holidays]]\nname = \"{name}\"\n# 放假日期\ndays = []\n# 调休上班日期(周末上班的日子)\nworkdays = []\n"
+        ));
+    }
+    out
+}
+
 /// The calendars shipped with Duban, typed in from the notices.
 pub const SHIPPED: [&str; 3] = [
     include_str!("../calendars/2024.toml"),
@@ -209,6 +235,21 @@ mod tests {
                 .iter()
                 .all(|d| d.weekday().num_days_from_monday() >= 5)
         );
+    }
+
+    #[test]
+    fn the_template_loads_as_a_year_of_weekends() {
+        let file = parse(&template(2027), 1).expect("the template is a valid year");
+        assert_eq!(file.calendar.year, 2027);
+        assert_eq!(file.calendar.working_weekdays, YearCalendar::MONDAY_TO_FRIDAY.to_vec());
+        assert!(file.calendar.holidays.is_empty() && file.calendar.workdays.is_empty());
+        let names: Vec<&str> = file.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, FESTIVALS);
+        // Filled in, a section reads like the shipped files.
+        let filled = template(2027).replacen("days = []", "days = [\"2027-01-01..2027-01-03\"]", 1);
+        let file = parse(&filled, 1).unwrap();
+        assert_eq!(file.groups[0].days.len(), 3);
+        assert_eq!(file.calendar.holidays.len(), 3);
     }
 
     #[test]

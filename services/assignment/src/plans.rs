@@ -129,6 +129,7 @@ impl AssignmentService {
                             due_at: due.at,
                             // Dates the plan states, not computed from the calendar.
                             calendar_versions: serde_json::json!({}),
+                            provisional: false,
                             met_at: None,
                             opened_at: ctx.now,
                             yellow_at: due.yellow_at,
@@ -226,6 +227,7 @@ impl AssignmentService {
             due_date: due.date,
             due_at: due.at,
             calendar_versions: serde_json::to_value(calendar.versions(today, date)).unwrap_or_default(),
+            provisional: calendar.is_provisional(today, date),
             met_at: None,
             opened_at: now,
             yellow_at: due.yellow_at,

@@ -1,10 +1,13 @@
-//! Reloading a calendar year recomputes the open deadlines computed from
-//! it: the policy's date again, from the assignment time, then the working
-//! days suspensions added. Deadlines set by an extension stay.
+//! Loading a calendar year recomputes the open deadlines computed from it,
+//! or provisionally from its weekly pattern before it was loaded: the
+//! policy's date again, from the assignment time, then the working days
+//! suspensions added; a stage report its months again from when it was
+//! owed. Deadlines set by an extension stay. The new versions name no year
+//! at version 0 any more, so the provisional mark (derived from them) goes.
 
 use crate::assignment_store::{self as store, DependentMilestone, Move};
 use duban_core::calendar::Calendar;
-use duban_core::policy;
+use duban_core::policy::{self, Span};
 use duban_platform::mutation::Change;
 use duban_platform::{Error, Result};
 use sqlx::PgConnection;
@@ -20,7 +23,12 @@ pub async fn for_year(conn: &mut PgConnection, year: i32, tz: &chrono_tz::Tz) ->
     let mut units: BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = BTreeMap::new();
     for m in &dependents {
         let (date, versions) = recomputed(conn, &calendar, m, tz).await?;
-        let due = crate::assignments::due(m.assigned_at, date, &calendar, tz);
+        let opened = if m.kind.starts_with("stage.") {
+            m.opened_at
+        } else {
+            m.assigned_at
+        };
+        let due = crate::assignments::due(opened, date, &calendar, tz);
         // Recorded with the new versions even when the date stays.
         store::move_milestone(conn, m.assignment_id, &m.kind, &due, Move::Recomputed(versions)).await?;
         if date != m.due_date {
@@ -59,6 +67,13 @@ async fn recomputed(
     m: &DependentMilestone,
     tz: &chrono_tz::Tz,
 ) -> Result<(chrono::NaiveDate, serde_json::Value)> {
+    if let (true, Some(months)) = (m.kind.starts_with("stage."), m.attention_months) {
+        let owed_from = m.opened_at.with_timezone(tz).date_naive();
+        let date = policy::last_day(calendar, Span::Months(months.max(0) as u32), owed_from, None)
+            .map_err(crate::calendar::due_error)?;
+        let versions = serde_json::to_value(calendar.versions(owed_from, date)).unwrap_or_default();
+        return Ok((date, versions));
+    }
     let (policy, _) = crate::store::policy(&mut *conn, &m.policy)
         .await?
         .ok_or_else(|| anyhow::anyhow!("policy {} vanished", m.policy))?;

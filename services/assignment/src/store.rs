@@ -44,7 +44,9 @@ pub async fn calendar_years(db: impl PgExecutor<'_>) -> Result<Vec<StoredYear>> 
 
 /// Every loaded year, ready for arithmetic.
 pub async fn calendar(db: impl PgExecutor<'_>) -> Result<Calendar> {
-    Ok(Calendar::new(calendar_years(db).await?.into_iter().map(|y| y.calendar)))
+    // Deadlines are never refused for a year not typed in yet: they are
+    // counted on the weekly pattern and marked provisional (暂定).
+    Ok(Calendar::new(calendar_years(db).await?.into_iter().map(|y| y.calendar)).assuming_weekly_pattern())
 }
 
 pub async fn calendar_year(db: impl PgExecutor<'_>, year: i32) -> Result<Option<StoredYear>> {

@@ -1,6 +1,10 @@
 //! The working-day calendar (工作日历): a weekly pattern, statutory holidays
 //! and make-up working days (调休上班), one year at a time. A date in a year
-//! with no data is an error, never a guess.
+//! with no data is an error, unless the calendar is told to assume the
+//! weekly pattern for such years (`assuming_weekly_pattern`): then the day
+//! is a working day Monday to Friday and says it is provisional (暂定), and
+//! anything computed over it records the year as version 0, so that loading
+//! the year finds it again.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,10 +71,26 @@ impl MissingYear {
     }
 }
 
+/// Written beside a date counted over a year not loaded yet, wherever people
+/// read it.
+pub const PROVISIONAL_MARK_ZH: &str = "(暂定)";
+
+/// What the calendar says about one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    pub working: bool,
+    /// The year is not loaded: `working` follows the weekly pattern alone and
+    /// may change when the State Council's notice is typed in.
+    pub provisional: bool,
+}
+
 /// The years loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Calendar {
     years: BTreeMap<i32, YearCalendar>,
+    /// Whether a year that is not loaded is assumed to be Monday to Friday
+    /// (provisional) instead of being an error.
+    assume_weekly_pattern: bool,
 }
 
 /// A search for working days gives up after this many calendar days: no
@@ -81,7 +101,37 @@ impl Calendar {
     pub fn new(years: impl IntoIterator<Item = YearCalendar>) -> Self {
         Self {
             years: years.into_iter().map(|y| (y.year, y)).collect(),
+            assume_weekly_pattern: false,
         }
+    }
+
+    /// The same years, with every other year assumed to be Monday to Friday
+    /// and marked provisional: for deadlines, where refusing the work is
+    /// worse than a date that may move once the year is loaded.
+    pub fn assuming_weekly_pattern(mut self) -> Self {
+        self.assume_weekly_pattern = true;
+        self
+    }
+
+    /// One day, from the year's data or, for a year not loaded, from the
+    /// weekly pattern alone (provisional).
+    pub fn day(&self, d: NaiveDate) -> Day {
+        match self.years.get(&d.year()) {
+            Some(y) => Day {
+                working: y.is_working_day(d),
+                provisional: false,
+            },
+            None => Day {
+                working: YearCalendar::MONDAY_TO_FRIDAY.contains(&d.weekday()),
+                provisional: true,
+            },
+        }
+    }
+
+    /// Whether anything computed over the days from `from` to `to` rests on
+    /// a year that is not loaded.
+    pub fn is_provisional(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        (from.year()..=to.year()).any(|y| !self.years.contains_key(&y))
     }
 
     pub fn year(&self, year: i32) -> Result<&YearCalendar, MissingYear> {
@@ -93,7 +143,11 @@ impl Calendar {
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, MissingYear> {
-        Ok(self.year(d.year())?.is_working_day(d))
+        let day = self.day(d);
+        if day.provisional && !self.assume_weekly_pattern {
+            return Err(MissingYear { year: d.year() });
+        }
+        Ok(day.working)
     }
 
     /// The `n`-th working day after `start`, which itself is not counted
@@ -154,10 +208,15 @@ impl Calendar {
     }
 
     /// The versions of the years from `from` to `to`, as recorded on a
-    /// deadline computed over them.
+    /// deadline computed over them. A year not loaded is version 0 when the
+    /// weekly pattern was assumed for it (the deadline is provisional), and
+    /// absent otherwise.
     pub fn versions(&self, from: NaiveDate, to: NaiveDate) -> BTreeMap<i32, i64> {
         (from.year()..=to.year())
-            .filter_map(|y| self.years.get(&y).map(|c| (y, c.version)))
+            .filter_map(|y| match self.years.get(&y) {
+                Some(c) => Some((y, c.version)),
+                None => self.assume_weekly_pattern.then_some((y, 0)),
+            })
             .collect()
     }
 }
@@ -297,6 +356,51 @@ pub(crate) mod tests {
         assert_eq!(
             c.versions(d(2025, 12, 1), d(2026, 1, 5)),
             BTreeMap::from([(2025, 1), (2026, 1)])
+        );
+    }
+
+    #[test]
+    fn an_unloaded_year_is_provisional_weekly_pattern() {
+        let strict = shipped();
+        let c = shipped().assuming_weekly_pattern();
+        let table = [
+            // (day, working, provisional) by hand: 2027 is not loaded.
+            (d(2026, 12, 31), true, false), // Thursday, loaded
+            (d(2027, 1, 1), true, true),    // Friday: 元旦 in a real calendar, provisionally a working day
+            (d(2027, 1, 2), false, true),   // Saturday
+            (d(2027, 1, 3), false, true),   // Sunday
+            (d(2027, 1, 4), true, true),    // Monday
+            (d(2027, 2, 6), false, true),   // Saturday (a 调休 day is not guessed)
+        ];
+        for (day, working, provisional) in table {
+            assert_eq!(c.day(day), Day { working, provisional }, "{day}");
+            assert_eq!(strict.day(day), Day { working, provisional }, "{day}");
+            assert_eq!(c.is_working_day(day), Ok(working), "{day}");
+            assert_eq!(strict.is_working_day(day).is_err(), provisional, "strict {day}");
+        }
+        // Assigned Friday 2026-12-25: 28, 29, 30, 31 December, then the
+        // provisional 1 January (5th), 4 January (6th), 5 January (7th).
+        let counted = [
+            (1, d(2026, 12, 28), false),
+            (3, d(2026, 12, 30), false),
+            (4, d(2026, 12, 31), false),
+            (5, d(2027, 1, 1), true),
+            (7, d(2027, 1, 5), true),
+        ];
+        for (n, expected, provisional) in counted {
+            let got = c.nth_working_day_after(d(2026, 12, 25), n).unwrap();
+            assert_eq!(got, expected, "+{n}");
+            assert_eq!(c.is_provisional(d(2026, 12, 25), got), provisional, "+{n}");
+        }
+        assert_eq!(c.working_day_on_or_after(d(2027, 1, 2)), Ok(d(2027, 1, 4)));
+        assert_eq!(c.last_working_day_before(d(2027, 1, 4)), Ok(d(2027, 1, 1)));
+        assert_eq!(
+            c.versions(d(2026, 12, 25), d(2027, 1, 5)),
+            BTreeMap::from([(2026, 1), (2027, 0)])
+        );
+        assert_eq!(
+            strict.versions(d(2026, 12, 25), d(2027, 1, 5)),
+            BTreeMap::from([(2026, 1)])
         );
     }
 

@@ -141,6 +141,12 @@ pub struct Due {
     pub date: NaiveDate,
     /// 24:00 local of `date`, as an instant.
     pub at: DateTime<Utc>,
+    /// The calendar version of each year the date was counted over; 0 for a
+    /// year assumed from the weekly pattern.
+    pub versions: BTreeMap<i32, i64>,
+    /// Counted over a year that is not loaded (暂定): the date may move when
+    /// the year is loaded.
+    pub provisional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,11 +219,20 @@ pub fn deadlines<Tz: TimeZone>(
     let mut out = Vec::with_capacity(rules.len());
     for (kind, span) in rules {
         let date = last_day(calendar, *span, start, stated)?;
+        let mut versions = calendar.versions(start, date);
+        // A stated deadline is not counted over any calendar, so no year
+        // it reaches makes it provisional.
+        let counted = *span != Span::StatedDeadline;
+        if !counted {
+            versions.retain(|_, v| *v != 0);
+        }
         out.push(Due {
             kind: *kind,
             span: *span,
             date,
             at: end_of_day(date, tz),
+            versions,
+            provisional: counted && calendar.is_provisional(start, date),
         });
     }
     if let Some(resolve) = out.iter().find(|d| d.kind == MilestoneKind::Resolve).map(|d| d.date) {
@@ -517,6 +532,117 @@ mod tests {
         .unwrap();
         // 24:00 of 2026-10-08 in Beijing is 16:00 UTC that day.
         assert_eq!(due[0].at, Utc.with_ymd_and_hms(2026, 10, 8, 16, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn unloaded_years_give_provisional_deadlines() {
+        let p = Policy::mechanism_13710();
+        let c = shipped().assuming_weekly_pattern();
+        let provisional = |class, assigned, stated| -> Vec<(MilestoneKind, NaiveDate, bool)> {
+            deadlines(&c, &p, class, assigned, stated, &SHANGHAI)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.kind, d.date, d.provisional))
+                .collect()
+        };
+        // Worked out by hand, 2027 assumed Monday to Friday: 2027-01-01 (a
+        // Friday, 元旦 in any real calendar) is provisionally a working day.
+        let table: Vec<(
+            UrgencyClass,
+            DateTime<Utc>,
+            Option<NaiveDate>,
+            Vec<(MilestoneKind, NaiveDate, bool)>,
+        )> = vec![
+            // Friday 12-25: 1 → Mon 12-28; 3 → Wed 12-30; 7 → 12-31 (4th),
+            // 1-1 (5th), 1-4 (6th), 1-5 (7th).
+            (
+                General,
+                at(2026, 12, 25, 10),
+                None,
+                vec![
+                    (Deploy, d(2026, 12, 28), false),
+                    (Initial, d(2026, 12, 30), false),
+                    (Resolve, d(2027, 1, 5), true),
+                ],
+            ),
+            // A month: 2027-01-25, a Monday.
+            (
+                Major,
+                at(2026, 12, 25, 10),
+                None,
+                vec![
+                    (Deploy, d(2026, 12, 28), false),
+                    (Initial, d(2026, 12, 30), false),
+                    (Resolve, d(2027, 1, 25), true),
+                ],
+            ),
+            // Thursday 12-31: 1 → the provisional Friday 1-1; 3 → 1-5; 7 → 1-11;
+            // a month → 2027-01-31, a Sunday → Monday 2-1.
+            (
+                Major,
+                at(2026, 12, 31, 9),
+                None,
+                vec![
+                    (Deploy, d(2027, 1, 1), true),
+                    (Initial, d(2027, 1, 5), true),
+                    (Resolve, d(2027, 2, 1), true),
+                ],
+            ),
+            (
+                General,
+                at(2026, 12, 31, 9),
+                None,
+                vec![
+                    (Deploy, d(2027, 1, 1), true),
+                    (Initial, d(2027, 1, 5), true),
+                    (Resolve, d(2027, 1, 11), true),
+                ],
+            ),
+            // Urgent on Saturday 2027-01-02 → Monday 1-4.
+            (Urgent, at(2027, 1, 2, 9), None, vec![(Resolve, d(2027, 1, 4), true)]),
+            // A stated deadline in 2027 needs no calendar: not provisional.
+            (
+                FixedDeadline,
+                at(2026, 12, 25, 10),
+                Some(d(2027, 3, 1)),
+                vec![
+                    (Deploy, d(2026, 12, 28), false),
+                    (Initial, d(2026, 12, 30), false),
+                    (Resolve, d(2027, 3, 1), false),
+                ],
+            ),
+            // Within a loaded year nothing is provisional.
+            (
+                General,
+                at(2026, 12, 1, 10),
+                None,
+                vec![
+                    (Deploy, d(2026, 12, 2), false),
+                    (Initial, d(2026, 12, 4), false),
+                    (Resolve, d(2026, 12, 10), false),
+                ],
+            ),
+        ];
+        for (class, assigned, stated, expected) in table {
+            assert_eq!(
+                provisional(class, assigned, stated),
+                expected,
+                "{class:?} at {assigned}"
+            );
+        }
+        let major = deadlines(&c, &p, Major, at(2026, 12, 25, 10), None, &SHANGHAI).unwrap();
+        assert_eq!(major[2].versions, BTreeMap::from([(2026, 1), (2027, 0)]));
+        assert_eq!(major[0].versions, BTreeMap::from([(2026, 1)]));
+        let fixed = deadlines(
+            &c,
+            &p,
+            FixedDeadline,
+            at(2026, 12, 25, 10),
+            Some(d(2027, 3, 1)),
+            &SHANGHAI,
+        )
+        .unwrap();
+        assert_eq!(fixed[2].versions, BTreeMap::from([(2026, 1)]));
     }
 
     #[test]

@@ -380,7 +380,7 @@ async fn check_calendar(calendar: &CalendarService, health: &Health) {
         Ok(Some(year)) => {
             tracing::warn!(
                 year,
-                "next year's working-day calendar is not loaded: deadlines into it cannot be computed"
+                "next year's working-day calendar is not loaded: deadlines into it are provisional (weekly pattern only)"
             );
             ServingStatus::NotServing
         }
@@ -396,12 +396,14 @@ async fn check_calendar(calendar: &CalendarService, health: &Health) {
         .await;
 }
 
-/// Checks the calendar hourly (the first check is made at start-up).
+/// Checks the calendar every minute (the first check is made at start-up),
+/// so that the warning goes soon after the office loads the year; it is one
+/// indexed lookup.
 async fn watch_calendar(calendar: CalendarService, health: Health, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
         check_calendar(&calendar, &health).await;
     }

@@ -32,14 +32,18 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
             .to_owned(),
     };
     // 办理时限 is the final resolution deadline (办结时限) once assigned (an
-    // extension or a plan moves it); before that, the deadline the item states.
+    // extension or a plan moves it), marked 暂定 while it rests on a year not
+    // loaded; before that, the deadline the item states (never provisional).
     let ymd = |d: &pb::Date| NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32);
-    let deadline = item
+    let assigned = item
         .status
         .as_ref()
-        .and_then(|s| s.final_deadline.as_ref())
-        .and_then(ymd)
-        .or_else(|| item.deadline.as_ref().and_then(ymd));
+        .and_then(|s| Some((ymd(s.final_deadline.as_ref()?)?, s.final_deadline_provisional)));
+    let deadline = match assigned {
+        Some((d, true)) => Cell::ProvisionalDate(d),
+        Some((d, false)) => Cell::Date(Some(d)),
+        None => Cell::Date(item.deadline.as_ref().and_then(ymd)),
+    };
     let progress = match &item.status {
         Some(s) if !s.latest_feedback.is_empty() => s.latest_feedback.clone(),
         _ => item.progress_note.clone(),
@@ -76,7 +80,7 @@ fn cells(index: usize, item: &pb::Item, tz: chrono_tz::Tz) -> Vec<(Column, Cell)
         (Column::Head, Cell::Text(head)),
         (Column::Liaison, Cell::Text(item.lead_unit_liaison_name.clone())),
         (Column::Leader, Cell::Text(item.supervising_leader_name.clone())),
-        (Column::Deadline, Cell::Date(deadline)),
+        (Column::Deadline, deadline),
         (Column::Progress, Cell::Text(progress)),
         (Column::State, Cell::Text(state)),
         (
@@ -98,6 +102,9 @@ enum Cell {
     Text(String),
     Number(f64),
     Date(Option<NaiveDate>),
+    /// A date that is still a date to Excel (and to `ledger import`), shown
+    /// with 暂定 beside it.
+    ProvisionalDate(NaiveDate),
 }
 
 /// Writes a ledger workbook: a title line, the header row (frozen, with
@@ -110,6 +117,7 @@ pub struct LedgerWriter {
     text: Format,
     wrap: Format,
     date: Format,
+    provisional_date: Format,
 }
 
 impl LedgerWriter {
@@ -144,7 +152,9 @@ impl LedgerWriter {
             tz,
             text: border.clone(),
             wrap: border.clone().set_text_wrap(),
-            date: border.set_num_format("yyyy-mm-dd"),
+            date: border.clone().set_num_format("yyyy-mm-dd"),
+            provisional_date: border
+                .set_num_format(format!("yyyy-mm-dd\"{}\"", duban_core::calendar::PROVISIONAL_MARK_ZH)),
         })
     }
 
@@ -169,6 +179,10 @@ impl LedgerWriter {
                 Cell::Date(Some(d)) => {
                     let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
                     sheet.write_datetime_with_format(row, col, &dt, &self.date)?;
+                }
+                Cell::ProvisionalDate(d) => {
+                    let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    sheet.write_datetime_with_format(row, col, &dt, &self.provisional_date)?;
                 }
                 Cell::Date(None) => {
                     sheet.write_blank(row, col, &self.date)?;
@@ -271,6 +285,53 @@ fn serial_date(serial: f64) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_provisional_resolution_deadline_stays_a_date_marked_provisional() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut item = pb::Item {
+            title: "执行难综合治理机制建设".into(),
+            lead_unit_name: "执行局".into(),
+            status: Some(pb::LedgerStatus {
+                final_deadline: Some(pb::Date {
+                    year: 2027,
+                    month: 1,
+                    day: 25,
+                }),
+                final_deadline_provisional: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let deadline = |item: &pb::Item| {
+            cells(1, item, tz)
+                .into_iter()
+                .find(|(c, _)| *c == Column::Deadline)
+                .map(|(_, cell)| cell)
+                .unwrap()
+        };
+        let d = NaiveDate::from_ymd_opt(2027, 1, 25).unwrap();
+        assert!(matches!(deadline(&item), Cell::ProvisionalDate(x) if x == d));
+        // Written and read back (as `ledger import` reads it): still the date.
+        let path = std::env::temp_dir().join(format!("duban-ledger-{}.xlsx", uuid::Uuid::new_v4().simple()));
+        let mut w = LedgerWriter::new("督办台账", "", tz).unwrap();
+        w.push(&item).unwrap();
+        w.save(&path).unwrap();
+        let rows = read(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            rows[0].cells.get(Column::Deadline.header()).map(String::as_str),
+            Some("2027-01-25")
+        );
+        // Before assignment, the stated deadline: never provisional.
+        item.status = None;
+        item.deadline = Some(pb::Date {
+            year: 2027,
+            month: 3,
+            day: 1,
+        });
+        assert!(matches!(deadline(&item), Cell::Date(Some(x)) if x == NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()));
+    }
 
     #[test]
     fn serial_dates() {

@@ -28,6 +28,17 @@ pub(crate) fn date_text(d: &Option<reg::Date>) -> String {
         .unwrap_or_default()
 }
 
+/// "2027-01-25 24:00", marked (暂定) when counted over a year whose calendar
+/// is not loaded yet.
+pub(crate) fn due_text(d: &Option<reg::Date>, provisional: bool) -> String {
+    let mark = if provisional {
+        duban_core::calendar::PROVISIONAL_MARK_ZH
+    } else {
+        ""
+    };
+    format!("{} 24:00{mark}", date_text(d))
+}
+
 fn light_zh(light: &str) -> &'static str {
     duban_core::assignment::Light::from_code(light)
         .map(duban_core::assignment::Light::label_zh)
@@ -46,8 +57,15 @@ fn row(a: &pb::Assignment) -> Vec<String> {
         format!("{}{}", a.unit_name, if a.role == "co" { "(协办)" } else { "" }),
         a.state_label.clone(),
         light_zh(&a.light).into(),
-        next.map(|m| format!("{} {}", m.label, date_text(&m.due_date)))
-            .unwrap_or_default(),
+        next.map(|m| {
+            let mark = if m.provisional {
+                duban_core::calendar::PROVISIONAL_MARK_ZH
+            } else {
+                ""
+            };
+            format!("{} {}{mark}", m.label, date_text(&m.due_date))
+        })
+        .unwrap_or_default(),
         a.id.clone(),
     ]
 }
@@ -62,6 +80,7 @@ pub(crate) fn print(a: &pb::Assignment, json: bool) {
             "state": a.state, "light": a.light, "grade": a.grade, "etag": a.etag,
             "milestones": a.milestones.iter().map(|m| serde_json::json!({
                 "kind": m.kind, "label": m.label, "rule": m.rule, "due_date": date_text(&m.due_date), "met": m.met_time.is_some(),
+                "provisional": m.provisional,
             })).collect::<Vec<_>>(),
             "feedback": a.feedback.iter().map(|f| serde_json::json!({"kind": f.kind, "text": f.text, "by": f.submitted_by})).collect::<Vec<_>>(),
         });
@@ -85,7 +104,7 @@ pub(crate) fn print(a: &pb::Assignment, json: bool) {
             vec![
                 m.label.clone(),
                 m.rule.clone(),
-                format!("{} 24:00", date_text(&m.due_date)),
+                due_text(&m.due_date, m.provisional),
                 m.met_label.clone(),
             ]
         })

@@ -1,6 +1,7 @@
 //! `duban calendar …` and `duban deadlines`: the working-day calendar and
 //! "when is this due?", answered by the assignment service.
 
+use super::assignments::date_text;
 use super::{ClientArgs, print_table, rpc_error};
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -46,18 +47,15 @@ pub enum CalendarCommand {
         #[command(flatten)]
         client: AssignmentClientArgs,
     },
+    /// Write a year's file to fill in from the State Council's notice:
+    /// `duban calendar template 2027 > 2027.toml`.
+    Template { year: i32 },
     /// Load a year from its file (see services/assignment/calendars/2026.toml).
     Load {
         file: PathBuf,
         #[command(flatten)]
         client: AssignmentClientArgs,
     },
-}
-
-fn fmt_date(d: &Option<reg::Date>) -> String {
-    d.as_ref()
-        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
-        .unwrap_or_default()
 }
 
 async fn connect(
@@ -88,8 +86,8 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
                 .holidays
                 .iter()
                 .map(|h| {
-                    let days: Vec<String> = h.days.iter().map(|d| fmt_date(&Some(*d))).collect();
-                    let work: Vec<String> = h.workdays.iter().map(|d| fmt_date(&Some(*d))).collect();
+                    let days: Vec<String> = h.days.iter().map(|d| date_text(&Some(*d))).collect();
+                    let work: Vec<String> = h.workdays.iter().map(|d| date_text(&Some(*d))).collect();
                     vec![h.name.clone(), range_text(&days), work.join("、")]
                 })
                 .collect();
@@ -117,10 +115,13 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
             print_table(&["年份", "版本", "依据", "载入人"], &rows);
             if list.missing_next_year != 0 {
                 println!(
-                    "\n注意:尚未载入{}年工作日历,涉及该年的时限无法计算。",
-                    list.missing_next_year
+                    "\n注意:{}",
+                    missing_year_zh(list.missing_next_year, list.provisional_deadlines)
                 );
             }
+        }
+        CalendarCommand::Template { year } => {
+            print!("{}", duban_assignment::calendar_file::template(year));
         }
         CalendarCommand::Load { file, client } => {
             let content = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -139,9 +140,31 @@ pub async fn calendar(data_dir: &Path, command: CalendarCommand) -> anyhow::Resu
                 y.version,
                 y.holidays.len()
             );
+            let empty: Vec<&str> = y
+                .holidays
+                .iter()
+                .filter(|h| h.days.is_empty())
+                .map(|h| h.name.as_str())
+                .collect();
+            if !empty.is_empty() {
+                println!(
+                    "注意:{}未填放假日期,按只有周末计算;补填后再次载入,涉及该年的时限随即重算。",
+                    empty.join("、")
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// The warning while next year is not loaded: what it means for deadlines
+/// and what to do.
+fn missing_year_zh(year: i32, provisional: i32) -> String {
+    format!(
+        "尚未载入{year}年工作日历,涉及该年的时限按每周一至周五工作推算并标“暂定”(现有{provisional}个暂定时限)。\
+         请按国务院办公厅{year}年部分节假日安排通知填写 duban calendar template {year} > {year}.toml,\
+         再 duban calendar load {year}.toml,暂定时限随即重算。"
+    )
 }
 
 /// "2026-10-01 至 2026-10-07" for a run of days.
@@ -235,8 +258,9 @@ pub async fn deadlines(data_dir: &Path, args: DeadlineArgs) -> anyhow::Result<()
                     .as_ref()
                     .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, 0));
                 serde_json::json!({
-                    "milestone": m.kind, "label": m.label, "rule": m.rule, "due_date": fmt_date(&m.due_date),
+                    "milestone": m.kind, "label": m.label, "rule": m.rule, "due_date": date_text(&m.due_date),
                     "due_time": due.map(|t| t.with_timezone(&beijing).to_rfc3339()),
+                    "provisional": m.provisional,
                 })
             })
             .collect();
@@ -248,9 +272,17 @@ pub async fn deadlines(data_dir: &Path, args: DeadlineArgs) -> anyhow::Result<()
         );
         return Ok(());
     }
-    println!(
-        "交办时间 {}({})",
-        args.assigned_at.with_timezone(&beijing).format("%Y-%m-%d %H:%M"),
+    print!("{}", deadlines_text(args.assigned_at, &out));
+    Ok(())
+}
+
+/// What `duban deadlines` prints: each milestone's due time, 暂定 beside
+/// those counted over a year not loaded yet, and the calendar versions used.
+pub fn deadlines_text(assigned_at: DateTime<Utc>, out: &pb::ComputeDeadlinesResponse) -> String {
+    let beijing = chrono_tz::Asia::Shanghai;
+    let mut text = format!(
+        "交办时间 {}({})\n",
+        assigned_at.with_timezone(&beijing).format("%Y-%m-%d %H:%M"),
         out.policy_label
     );
     let rows: Vec<Vec<String>> = out
@@ -260,16 +292,31 @@ pub async fn deadlines(data_dir: &Path, args: DeadlineArgs) -> anyhow::Result<()
             vec![
                 m.label.clone(),
                 m.rule.clone(),
-                format!("{} 24:00", fmt_date(&m.due_date)),
+                super::assignments::due_text(&m.due_date, m.provisional),
             ]
         })
         .collect();
-    print_table(&["节点", "时限", "截止"], &rows);
+    text.push_str(&super::table(&["节点", "时限", "截止"], &rows));
     let versions: Vec<String> = out
         .calendar_versions
         .iter()
-        .map(|(y, v)| format!("{y}年第{v}版"))
+        .map(|(y, v)| match v {
+            0 => format!("{y}年未载入(按周一至周五推算)"),
+            v => format!("{y}年第{v}版"),
+        })
         .collect();
-    println!("依据工作日历:{}", versions.join("、"));
-    Ok(())
+    text.push_str(&format!("依据工作日历:{}\n", versions.join("、")));
+    if out.milestones.iter().any(|m| m.provisional) {
+        let years: Vec<String> = out
+            .calendar_versions
+            .iter()
+            .filter(|(_, v)| **v == 0)
+            .map(|(y, _)| y.to_string())
+            .collect();
+        text.push_str(&format!(
+            "标“暂定”的时限按每周一至周五工作推算,尚未计入{}年法定节假日和调休;载入该年工作日历后自动重算。\n",
+            years.join("、")
+        ));
+    }
+    text
 }

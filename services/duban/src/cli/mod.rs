@@ -107,13 +107,19 @@ pub fn pad(s: &str, columns: usize) -> String {
 
 /// Prints rows as an aligned table.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    print!("{}", table(headers, rows));
+}
+
+/// Rows as an aligned table, each line ending in a newline.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
     let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(width(cell));
         }
     }
-    let line = |cells: Vec<&str>| {
+    let mut line = |cells: Vec<&str>| {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             s.push_str(c);
@@ -121,10 +127,12 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
                 s.push_str(&" ".repeat(widths[i] - width(c) + 2));
             }
         }
-        println!("{}", s.trim_end());
+        out.push_str(s.trim_end());
+        out.push('\n');
     };
     line(headers.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
+    out
 }

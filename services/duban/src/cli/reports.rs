@@ -383,12 +383,24 @@ pub async fn run(data_dir: &Path, command: ReportCommand) -> anyhow::Result<()> 
                         kind_name(s.kind).into(),
                         s.rule.clone(),
                         if s.enabled { "启用" } else { "停用" }.into(),
-                        time(&s.next_time),
+                        format!(
+                            "{}{}",
+                            time(&s.next_time),
+                            if s.next_provisional {
+                                duban_core::calendar::PROVISIONAL_MARK_ZH
+                            } else {
+                                ""
+                            }
+                        ),
                         s.next_period.clone(),
+                        s.next_note.clone(),
                     ]
                 })
                 .collect();
-            print_table(&["种类", "规则(法院当地时间)", "状态", "下次印发", "期间"], &rows);
+            print_table(
+                &["种类", "规则(法院当地时间)", "状态", "下次印发", "期间", "说明"],
+                &rows,
+            );
         }
     }
     Ok(())

@@ -180,6 +180,8 @@ pub fn item(i: &Item, full_rollup: Option<&Rollup>) -> pb::Item {
             light: s.light.clone(),
             next_deadline: s.next_deadline.map(timestamp),
             final_deadline: s.final_deadline.map(date),
+            final_deadline_provisional: s.final_deadline_provisional,
+            next_deadline_provisional: s.next_deadline_provisional,
             latest_feedback: s.latest_feedback.clone(),
             latest_feedback_time: s.latest_feedback_at.map(timestamp),
             assigned_time: s.assigned_at.map(timestamp),

@@ -81,6 +81,8 @@ pub struct LedgerStatus {
     pub light: String,
     pub next_deadline: Option<DateTime<Utc>>,
     pub final_deadline: Option<NaiveDate>,
+    pub final_deadline_provisional: bool,
+    pub next_deadline_provisional: bool,
     pub latest_feedback: String,
     pub latest_feedback_at: Option<DateTime<Utc>>,
     pub assigned_at: Option<DateTime<Utc>>,

@@ -197,9 +197,10 @@ const ITEM_SELECT: &str = "SELECT i.id, i.seq, i.court_id, i.number, i.title, i.
         coalesce(lp.name, '') AS leader_name, coalesce(hp.name, '') AS head_name, \
         coalesce(lq.name, '') AS liaison_name, coalesce(ap.name, '') AS assignee_name, \
         st.state AS status_state, st.state_label AS status_label, st.light AS status_light, \
-        st.next_deadline AS status_deadline, st.latest_feedback AS status_feedback, \
+        st.next_deadline AS status_deadline, st.next_deadline_provisional AS status_deadline_provisional, \
+        st.latest_feedback AS status_feedback, \
         st.latest_feedback_at AS status_feedback_at, st.assigned_at AS status_assigned_at, \
-        st.final_deadline AS status_final_deadline, \
+        st.final_deadline AS status_final_deadline, st.final_deadline_provisional AS status_final_deadline_provisional, \
         (SELECT count(*) FROM registry.items c WHERE c.parent_id = i.id) AS children, \
         (SELECT coalesce(json_agg(json_build_array(t.what, t.target_value, t.unit_of_measure) ORDER BY t.seq), '[]') \
            FROM registry.item_targets t WHERE t.item_id = i.id) AS targets \
@@ -288,6 +289,12 @@ fn item_from_row(row: &PgRow) -> Result<Item> {
                 light: row.try_get::<Option<String>, _>("status_light")?.unwrap_or_default(),
                 next_deadline: row.try_get("status_deadline")?,
                 final_deadline: row.try_get("status_final_deadline")?,
+                final_deadline_provisional: row
+                    .try_get::<Option<bool>, _>("status_final_deadline_provisional")?
+                    .unwrap_or_default(),
+                next_deadline_provisional: row
+                    .try_get::<Option<bool>, _>("status_deadline_provisional")?
+                    .unwrap_or_default(),
                 latest_feedback: row.try_get::<Option<String>, _>("status_feedback")?.unwrap_or_default(),
                 latest_feedback_at: row.try_get("status_feedback_at")?,
                 assigned_at: row.try_get("status_assigned_at")?,
