@@ -1071,10 +1071,21 @@ impl ItemService {
                             Some(_) => {}
                         }
                     }
+                    let lead = lead.unwrap_or(parent.fields.lead_unit_id);
+                    // A share for another unit is followed by that unit's
+                    // 分管 leader, where it has exactly one, not the parent's.
+                    let mut leader = parent.fields.supervising_leader_id;
+                    if lead != parent.fields.lead_unit_id
+                        && let Some(unit) = org_store::unit(&mut *conn, lead).await?
+                        && let [only] = unit.supervising_leaders.as_slice()
+                    {
+                        leader = Some(only.id);
+                    }
                     let fields = ItemFields {
                         title: sub.title.trim().to_owned(),
                         requirements: sub.requirements.trim().to_owned(),
-                        lead_unit_id: lead.unwrap_or(parent.fields.lead_unit_id),
+                        lead_unit_id: lead,
+                        supervising_leader_id: leader,
                         co_unit_ids: Vec::new(),
                         targets: sub
                             .targets
