@@ -135,6 +135,13 @@ async fn a_resumed_watch_misses_nothing_and_repeats_nothing() {
     app.stop().await;
 }
 
+fn ledger_row(cells: &[(&str, &str)]) -> duban_proto::registry::v1::LedgerRow {
+    duban_proto::registry::v1::LedgerRow {
+        row: 2,
+        cells: cells.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+    }
+}
+
 /// A province-wide deployment: the high court's office follows a grassroots
 /// court's sources and items as it follows its units and assignments.
 #[tokio::test]
@@ -192,6 +199,35 @@ async fn a_higher_court_watches_the_items_of_the_courts_below() {
         .unwrap()
         .into_inner();
 
+    // An old Excel ledger of the same court, imported.
+    let row = ledger_row(&[
+        ("事项名称", "执行案款集中清理"),
+        ("来源", "院长批示"),
+        ("立项日期", "2026-03-02"),
+        ("紧急程度", "一般事项"),
+        ("定级理由", "院长批示"),
+        ("主办单位", "江城法院执行局"),
+    ]);
+    let imported = admin
+        .import_ledger(tokio_stream::iter([
+            reg::ImportLedgerRequest {
+                part: Some(reg::import_ledger_request::Part::Options(reg::ImportLedgerOptions {
+                    request_id: duban_tests::rid(),
+                    court_id: low.id.clone(),
+                    ..Default::default()
+                })),
+            },
+            reg::ImportLedgerRequest {
+                part: Some(reg::import_ledger_request::Part::Rows(reg::LedgerRows {
+                    rows: vec![row],
+                })),
+            },
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let imported = imported.items[0].item_id.clone();
+
     // By the high court's scope, and by a filter on it.
     let office = app
         .token(&[Role::OfficeSupervisor], &[Uuid::parse_str(&high.id).unwrap()])
@@ -206,7 +242,11 @@ async fn a_higher_court_watches_the_items_of_the_courts_below() {
     };
     for (token, req) in [(&office, by_scope), (&app.admin_token, by_filter)] {
         let mut events = stream(&app, token, req).await;
-        let mut wanted = vec![("source.created", source.id.clone()), ("item.created", item.id.clone())];
+        let mut wanted = vec![
+            ("source.created", source.id.clone()),
+            ("item.created", item.id.clone()),
+            ("item.imported", imported.clone()),
+        ];
         while !wanted.is_empty() {
             let e = tokio::time::timeout(Duration::from_secs(30), events.message())
                 .await
