@@ -300,3 +300,107 @@ async fn reloading_a_calendar_year_recomputes_the_open_deadlines() {
     assert_eq!(recomputed, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_president_decides_for_any_unit_of_the_court() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-09-28T10:00:00+08:00").await;
+    let court = app.unit_by_code("jczy").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let sun = app.person_by_code("sun.lijun").await;
+    let zhou = app.person_by_code("zhou.mingyuan").await;
+    // 孙立军 supervises 执行局; 周明远 holds only the president's role here.
+    let mut president = app
+        .assignments(
+            &app.token_for(uuid(&zhou.id), &[Role::President], &[uuid(&court.id)])
+                .await,
+        )
+        .await;
+    let mut unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let mut office = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[uuid(&court.id)]).await)
+        .await;
+    let register = |title: &str, urgency: reg::UrgencyClass| reg::Item {
+        title: title.into(),
+        urgency: urgency as i32,
+        urgency_reason: "院党组部署".into(),
+        lead_unit_id: zxj.id.clone(),
+        supervising_leader_id: sun.id.clone(),
+        ..Default::default()
+    };
+
+    // An extension of a general item's deadline (10-13).
+    let item = app
+        .registered_item(register("执行案款集中清理", reg::UrgencyClass::General))
+        .await;
+    let a = duban_tests::assign(&mut office, &item.id).await;
+    let a = unit
+        .request_extension(pb::RequestExtensionRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            new_deadline: Some(d(2026, 10, 30)),
+            reason: "涉案款项需跨省核对".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let a = president
+        .decide_request(pb::DecideRequestRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            change_request_id: a.requests[0].id.clone(),
+            approve: true,
+            comment: "同意".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.requests[0].state, "approved");
+    let resolve = a.milestones.iter().find(|m| m.kind == "resolve").unwrap();
+    assert_eq!(resolve.due_date, Some(d(2026, 10, 30)));
+
+    // A major item's plan.
+    let item = app
+        .registered_item(register("执行难综合治理机制建设", reg::UrgencyClass::Major))
+        .await;
+    let a = duban_tests::assign(&mut office, &item.id).await;
+    let a = duban_tests::acknowledge(&mut unit, &a, "成立专班").await;
+    let a = unit
+        .submit_plan(pb::SubmitPlanRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            summary: "分调研、建制两步推进".into(),
+            steps: vec![
+                pb::PlanStep {
+                    date: Some(d(2026, 10, 30)),
+                    what: "完成调研".into(),
+                },
+                pb::PlanStep {
+                    date: Some(d(2026, 11, 30)),
+                    what: "出台制度".into(),
+                },
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let a = president
+        .decide_plan(pb::DecidePlanRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            approve: true,
+            comment: "同意".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.state, "plan_approved");
+    app.stop().await;
+}

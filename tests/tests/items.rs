@@ -426,6 +426,8 @@ async fn class_and_deadline_are_checked_together() {
 async fn decomposition_rolls_up_and_registers_with_its_parent() {
     let mut c = court().await;
     let mut parent = c.draft("年度执行结案任务", &c.zxj.clone());
+    let sun = c.app.person_by_code("sun.lijun").await;
+    parent.supervising_leader_id = sun.id.clone();
     parent.targets = vec![pb::Target {
         what: "执行结案".into(),
         target_value: 1000.0,
@@ -470,6 +472,16 @@ async fn decomposition_rolls_up_and_registers_with_its_parent() {
             .children
             .iter()
             .all(|ch| ch.state == pb::RegistrationState::Draft as i32 && ch.parent_id == parent.id)
+    );
+    // 江城法院's share is followed by its 分管 leader, 执行局's by the parent's.
+    let leaders: Vec<(&str, &str)> = split
+        .children
+        .iter()
+        .map(|ch| (ch.title.as_str(), ch.supervising_leader_name.as_str()))
+        .collect();
+    assert_eq!(
+        leaders,
+        [("江城法院执行结案", "陈立新"), ("中院执行局执行结案", "孙立军")]
     );
     let rollup = split.parent.unwrap().rollup.unwrap();
     assert_eq!((rollup.children, rollup.descendants), (2, 2));

@@ -134,3 +134,135 @@ async fn a_resumed_watch_misses_nothing_and_repeats_nothing() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     app.stop().await;
 }
+
+fn ledger_row(cells: &[(&str, &str)]) -> duban_proto::registry::v1::LedgerRow {
+    duban_proto::registry::v1::LedgerRow {
+        row: 2,
+        cells: cells.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+    }
+}
+
+/// A province-wide deployment: the high court's office follows a grassroots
+/// court's sources and items as it follows its units and assignments.
+#[tokio::test]
+async fn a_higher_court_watches_the_items_of_the_courts_below() {
+    use duban_proto::registry::v1 as reg;
+    let app = TestApp::spawn().await;
+    let mut admin = app.admin().await;
+    let mut unit = async |code: &str, name: &str, kind: reg::UnitKind, parent: &str| -> reg::Unit {
+        admin
+            .create_unit(reg::CreateUnitRequest {
+                request_id: duban_tests::rid(),
+                unit: Some(reg::Unit {
+                    code: code.into(),
+                    name: name.into(),
+                    kind: kind as i32,
+                    parent_id: parent.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let high = unit("gy", "省高级人民法院", reg::UnitKind::Court, "").await;
+    let mid = unit("zy", "江川市中级人民法院", reg::UnitKind::Court, &high.id).await;
+    let low = unit("jcq", "江城区人民法院", reg::UnitKind::GrassrootsCourt, &mid.id).await;
+    let dept = unit("jcq-zxj", "江城法院执行局", reg::UnitKind::Department, &low.id).await;
+    let source = admin
+        .create_source(reg::CreateSourceRequest {
+            request_id: duban_tests::rid(),
+            source: Some(reg::Source {
+                kind: reg::SourceKind::PresidentInstruction as i32,
+                title: "关于执行积案的批示".into(),
+                court_id: low.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let item = admin
+        .create_item(reg::CreateItemRequest {
+            request_id: duban_tests::rid(),
+            item: Some(reg::Item {
+                title: "执行积案化解".into(),
+                source_id: source.id.clone(),
+                court_id: low.id.clone(),
+                urgency: reg::UrgencyClass::General as i32,
+                urgency_reason: "院长批示".into(),
+                lead_unit_id: dept.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // An old Excel ledger of the same court, imported.
+    let row = ledger_row(&[
+        ("事项名称", "执行案款集中清理"),
+        ("来源", "院长批示"),
+        ("立项日期", "2026-03-02"),
+        ("紧急程度", "一般事项"),
+        ("定级理由", "院长批示"),
+        ("主办单位", "江城法院执行局"),
+    ]);
+    let imported = admin
+        .import_ledger(tokio_stream::iter([
+            reg::ImportLedgerRequest {
+                part: Some(reg::import_ledger_request::Part::Options(reg::ImportLedgerOptions {
+                    request_id: duban_tests::rid(),
+                    court_id: low.id.clone(),
+                    ..Default::default()
+                })),
+            },
+            reg::ImportLedgerRequest {
+                part: Some(reg::import_ledger_request::Part::Rows(reg::LedgerRows {
+                    rows: vec![row],
+                })),
+            },
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let imported = imported.items[0].item_id.clone();
+
+    // By the high court's scope, and by a filter on it.
+    let office = app
+        .token(&[Role::OfficeSupervisor], &[Uuid::parse_str(&high.id).unwrap()])
+        .await;
+    let by_scope = pb::WatchEventsRequest {
+        services: vec!["registry".into()],
+        ..Default::default()
+    };
+    let by_filter = pb::WatchEventsRequest {
+        unit_id: high.id.clone(),
+        ..by_scope.clone()
+    };
+    for (token, req) in [(&office, by_scope), (&app.admin_token, by_filter)] {
+        let mut events = stream(&app, token, req).await;
+        let mut wanted = vec![
+            ("source.created", source.id.clone()),
+            ("item.created", item.id.clone()),
+            ("item.imported", imported.clone()),
+        ];
+        while !wanted.is_empty() {
+            let e = tokio::time::timeout(Duration::from_secs(30), events.message())
+                .await
+                .expect("the court's source and item events arrive")
+                .unwrap()
+                .unwrap();
+            if let Some(i) = wanted
+                .iter()
+                .position(|(kind, id)| e.event_type == *kind && e.subject_id == *id)
+            {
+                wanted.remove(i);
+                for u in [&high.id, &mid.id, &low.id] {
+                    assert!(e.unit_ids.contains(u), "{} lists {u}: {:?}", e.event_type, e.unit_ids);
+                }
+            }
+        }
+    }
+    app.stop().await;
+}

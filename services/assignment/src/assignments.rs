@@ -1039,7 +1039,7 @@ impl AssignmentService {
             req,
             &req.id,
             &req.etag,
-            Action::ApproveItems,
+            Action::DecideRequests,
             async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
                 let p = &ctx.principal;
                 self.check_supervising_leader(conn, p, row).await?;

@@ -83,7 +83,7 @@ impl AssignmentService {
             req,
             &req.id,
             &req.etag,
-            Action::ApproveItems,
+            Action::DecideRequests,
             async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
                 self.check_supervising_leader(conn, &ctx.principal, row).await?;
                 let action = if req.approve {
@@ -144,19 +144,20 @@ impl AssignmentService {
     }
 
     /// Extensions, suspensions and plans are decided by the item's
-    /// supervising leader (an admin may stand in).
+    /// supervising leader (an admin may stand in). The president, the
+    /// court's top leader, decides for any unit of the court: the step has
+    /// already held the assignment to the token's scope.
     pub(crate) async fn check_supervising_leader(
         &self,
         conn: &mut PgConnection,
         p: &Principal,
         row: &AssignmentRow,
     ) -> Result<()> {
-        if p.is_admin() {
+        if p.is_admin() || p.has_role(duban_core::Role::President) {
             return Ok(());
         }
-        let leads = p.has_role(duban_core::Role::Leader) || p.has_role(duban_core::Role::President);
         let named = store::supervising_leader(&mut *conn, row.item_id).await?;
-        if !leads || named.is_some_and(|leader| p.person_id != Some(leader)) {
+        if !p.has_role(duban_core::Role::Leader) || named.is_some_and(|leader| p.person_id != Some(leader)) {
             return Err(Error::PermissionDenied {
                 reason: "only the item's supervising leader decides this".into(),
                 reason_zh: "延期、中止申请和推进计划由分管领导审批".into(),

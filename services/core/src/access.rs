@@ -20,6 +20,10 @@ pub enum Action {
     DraftItems,
     /// Approve or send back items (立项审批), import historical ledgers.
     ApproveItems,
+    /// Decide a unit's extension or suspension request and its plan
+    /// (延期、中止申请和推进计划审批): the supervising leader's, or the
+    /// president's for any unit of the court.
+    DecideRequests,
     /// Load the working-day calendar.
     ManageCalendar,
     /// Assign registered items (交办).
@@ -94,6 +98,7 @@ impl Action {
             ],
             Action::DraftItems => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ApproveItems => &[Role::OfficeDirector, Role::Leader],
+            Action::DecideRequests => &[Role::Leader, Role::President],
             Action::ManageCalendar => &[Role::OfficeDirector, Role::OfficeSupervisor],
             Action::Assign => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
@@ -138,6 +143,7 @@ impl Action {
             Action::ReadLedger => "查看督办台账",
             Action::DraftItems => "登记督办事项",
             Action::ApproveItems => "审批立项",
+            Action::DecideRequests => "审批延期、中止申请和推进计划",
             Action::ManageCalendar => "维护工作日历",
             Action::Assign => "交办督办事项",
             Action::ReportProgress => "签收和反馈",
@@ -273,6 +279,9 @@ mod tests {
                 role_denied(ManageAppraisal),
             ),
             (&[OfficeDirector], ManageAppraisal, Inside, Ok(())),
+            (&[President], DecideRequests, Inside, Ok(())),
+            (&[Leader], DecideRequests, Inside, Ok(())),
+            (&[OfficeDirector], DecideRequests, Inside, role_denied(DecideRequests)),
         ];
         for (roles, action, scope, expected) in table {
             assert_eq!(

@@ -2,6 +2,7 @@
 //! tree and the form of the keys people type into org files.
 
 use crate::Violations;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnitKind {
@@ -104,6 +105,20 @@ pub fn check_email(field: &str, email: &str, violations: &mut Violations) {
     }
 }
 
+/// The units an event is filed under when its target concerns units with
+/// these `ancestries` (each root … unit): every unit on every path, once, so
+/// that a `unit_id` filter or a token scoped to any unit above (高院 over
+/// 中院 over 基层法院) receives it.
+pub fn event_units<'a>(ancestries: impl IntoIterator<Item = &'a [Uuid]>) -> Vec<Uuid> {
+    let mut units = Vec::new();
+    for unit in ancestries.into_iter().flatten() {
+        if !units.contains(unit) {
+            units.push(*unit);
+        }
+    }
+    units
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +191,15 @@ mod tests {
         assert!(!check("   "));
         assert!(check(&"字".repeat(100)));
         assert!(!check(&"字".repeat(101)));
+    }
+
+    #[test]
+    fn events_are_filed_under_every_unit_above() {
+        let [high, mid, low, dept] = [1, 2, 3, 4].map(|n| Uuid::from_u128(n));
+        let court = [high, mid];
+        let lead = [high, mid, low];
+        let co = [high, mid, dept];
+        assert_eq!(event_units([&court[..], &lead[..], &co[..]]), [high, mid, low, dept]);
+        assert_eq!(event_units(std::iter::empty()), Vec::<Uuid>::new());
     }
 }

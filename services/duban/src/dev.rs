@@ -138,19 +138,25 @@ async fn load_demo(pool: &PgPool, clock: &Clock, tz: chrono_tz::Tz, admin: &Prin
         "demo court loaded"
     );
     let items = ItemService::new(pool.clone(), clock.clone(), tz);
+    let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
+    // On first load with the dev clock, the demo court's autumn is lived
+    // through, so that reports and scorecards have a month to tell: its
+    // ledger is registered on 09-25 (so numbered 督〔2026〕… in the order it is
+    // registered, whatever today is), assigned on 10-09 and walked through
+    // October (reports); six items of the fourth-quarter meeting are
+    // registered on 09-28 and followed too (appraisal); then the clock goes
+    // back.
+    let history = clock.is_shared() && crate::demo_reports::first_load(&assignments, admin).await?;
+    let restore = if history { Some(clock.now().await?) } else { None };
+    if history {
+        crate::demo_reports::set_clock(pool, clock, "2026-09-25T10:00:00+08:00", true).await?;
+    }
     crate::demo::load_items(&items, pool, admin).await?;
     // Follow-up needs the shipped calendars, which the suite seeds on start.
     duban_assignment::calendar::CalendarService::new(pool.clone(), clock.clone(), tz)
         .seed()
         .await
         .map_err(|e| anyhow::anyhow!("seeding calendars: {e}"))?;
-    let assignments = duban_assignment::assignments::AssignmentService::new(pool.clone(), clock.clone(), tz);
-    // On first load with the dev clock, October 2026 is lived through, so
-    // that reports and scorecards have a month to tell: the demo's items are
-    // assigned on 10-09 and walked through the month (reports), then six items
-    // of the fourth-quarter meeting are (appraisal); then the clock goes back.
-    let history = clock.is_shared() && crate::demo_reports::first_load(&assignments, admin).await?;
-    let restore = if history { Some(clock.now().await?) } else { None };
     if history {
         crate::demo_reports::set_clock(pool, clock, "2026-10-09T10:00:00+08:00", true).await?;
     }

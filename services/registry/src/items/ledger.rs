@@ -76,15 +76,28 @@ struct Prepared {
     plan: Planned,
 }
 
-/// The directory as the rows name it: units and leaders by name.
+/// The directory as the rows name it: units and leaders by name; and each
+/// unit's path from the root, for the events.
 struct Names {
     units: HashMap<String, Vec<Uuid>>,
     leaders: HashMap<String, Vec<Uuid>>,
+    ancestries: HashMap<Uuid, Vec<Uuid>>,
+}
+
+impl Names {
+    /// [`duban_core::org::event_units`] of `units`, from the directory read once.
+    fn event_units(&self, units: &[Uuid]) -> Vec<Uuid> {
+        duban_core::org::event_units(units.iter().filter_map(|u| self.ancestries.get(u)).map(Vec::as_slice))
+    }
 }
 
 async fn names(conn: &mut PgConnection, court: Uuid) -> Result<Names> {
     let mut units: HashMap<String, Vec<Uuid>> = HashMap::new();
+    let mut ancestries = HashMap::new();
     for u in org_store::all_units(&mut *conn).await? {
+        if u.ancestry.contains(&court) {
+            ancestries.insert(u.id, u.ancestry.clone());
+        }
         if u.ancestry.contains(&court) && u.active {
             for name in [&u.name, &u.short_name, &u.code] {
                 if !name.is_empty() {
@@ -100,7 +113,11 @@ async fn names(conn: &mut PgConnection, court: Uuid) -> Result<Names> {
     for (id, name) in org_store::people_with_roles_in(&mut *conn, court, &[Role::Leader, Role::President]).await? {
         leaders.entry(name).or_default().push(id);
     }
-    Ok(Names { units, leaders })
+    Ok(Names {
+        units,
+        leaders,
+        ancestries,
+    })
 }
 
 fn cell_violation(v: &mut Violations, row: i32, column: Column, en: String, zh: String) {
@@ -459,7 +476,7 @@ impl ItemService {
                         target_id: id.to_string(),
                         before: None,
                         after: serde_json::to_value(&fields).ok(),
-                        unit_ids: vec![court],
+                        unit_ids: names.event_units(&[court]),
                     });
                     id
                 }
@@ -582,8 +599,8 @@ impl ItemService {
         }
         summary.items.sort_by_key(|i| i.row);
         for p in &prepared {
-            let mut unit_ids = vec![court, p.fields.lead_unit_id];
-            unit_ids.extend(p.fields.co_unit_ids.iter().copied());
+            let mut units = vec![court, p.fields.lead_unit_id];
+            units.extend(p.fields.co_unit_ids.iter().copied());
             changes.push(Change {
                 action: "item.imported",
                 target_kind: "item",
@@ -593,7 +610,7 @@ impl ItemService {
                     "row": p.plan.row, "file": options.file_name, "number": p.number, "state": p.plan.state.code(),
                     "fields": p.fields,
                 })),
-                unit_ids,
+                unit_ids: names.event_units(&units),
             });
         }
         Ok((summary, changes))

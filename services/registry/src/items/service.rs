@@ -102,20 +102,31 @@ fn illegal(e: rules::IllegalTransition) -> Error {
     Error::precondition(e.reason(), e.reason_zh())
 }
 
-fn item_change(
+async fn item_change(
+    conn: &mut PgConnection,
     action: &'static str,
     item: &Item,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
-) -> Change {
-    Change {
+) -> Result<Change> {
+    Ok(Change {
         action,
         target_kind: "item",
         target_id: item.id.to_string(),
         before,
         after,
-        unit_ids: item.unit_ids(),
+        unit_ids: units_for_events(conn, &item.unit_ids()).await?,
+    })
+}
+
+/// The units an event about `units` is filed under: their whole chains up
+/// to the root, as for units, people and assignments.
+async fn units_for_events(conn: &mut PgConnection, units: &[Uuid]) -> Result<Vec<Uuid>> {
+    let mut ancestries = Vec::new();
+    for u in units {
+        ancestries.push(ancestry_of(conn, *u).await?);
     }
+    Ok(duban_core::org::event_units(ancestries.iter().map(Vec::as_slice)))
 }
 
 /// Whether any of `ancestries` reaches into `scope`.
@@ -548,7 +559,7 @@ impl ItemService {
                     target_id: source_id.to_string(),
                     before: None,
                     after: json(&source),
-                    unit_ids: vec![court],
+                    unit_ids: units_for_events(conn, &[court]).await?,
                 };
                 Ok((conv::source(&source), vec![change]))
             },
@@ -625,7 +636,7 @@ impl ItemService {
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
-            let change = item_change("item.created", &item, None, json(&item));
+            let change = item_change(conn, "item.created", &item, None, json(&item)).await?;
             Ok((conv::item(&item, None), vec![change]))
         })
         .await
@@ -704,7 +715,7 @@ impl ItemService {
             let item = store::item(&mut *conn, item_id)
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
-            let change = item_change("item.updated", &item, json(&current.fields), json(&item.fields));
+            let change = item_change(conn, "item.updated", &item, json(&current.fields), json(&item.fields)).await?;
             Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
@@ -745,11 +756,13 @@ impl ItemService {
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
             let change = item_change(
+                conn,
                 "item.submitted",
                 &item,
                 json(&current.registration()),
                 json(&item.registration()),
-            );
+            )
+            .await?;
             Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
@@ -791,12 +804,16 @@ impl ItemService {
                     ..current.fields.clone()
                 };
                 store::update_fields(conn, item_id, &fields, ctx.now).await?;
-                changes.push(item_change(
-                    "item.reclassified",
-                    &current,
-                    json(&current.fields),
-                    json(&fields),
-                ));
+                changes.push(
+                    item_change(
+                        conn,
+                        "item.reclassified",
+                        &current,
+                        json(&current.fields),
+                        json(&fields),
+                    )
+                    .await?,
+                );
             }
             let comment = req.comment.trim();
             changes.push(self.register(conn, &ctx, item_id, comment).await?);
@@ -848,12 +865,14 @@ impl ItemService {
         let after = store::item(&mut *conn, item_id)
             .await?
             .ok_or_else(|| item_not_found(item_id))?;
-        Ok(item_change(
+        item_change(
+            conn,
             "item.registered",
             &after,
             json(&before.registration()),
             json(&after.registration()),
-        ))
+        )
+        .await
     }
 
     pub async fn reject_item(&self, p: &Principal, req: &pb::RejectItemRequest) -> Result<pb::Item> {
@@ -885,11 +904,13 @@ impl ItemService {
                 .await?
                 .ok_or_else(|| item_not_found(item_id))?;
             let change = item_change(
+                conn,
                 "item.rejected",
                 &item,
                 json(&current.registration()),
                 json(&item.registration()),
-            );
+            )
+            .await?;
             Ok((shown(conn, &item).await?, vec![change]))
         })
         .await
@@ -977,7 +998,7 @@ impl ItemService {
                     let item = store::item(&mut *conn, item_id)
                         .await?
                         .ok_or_else(|| item_not_found(item_id))?;
-                    changes.push(item_change("item.created", &item, None, json(&item)));
+                    changes.push(item_change(conn, "item.created", &item, None, json(&item)).await?);
                     out.push(conv::item(&item, None));
                 }
                 v.into_result().map_err(Error::InvalidArgument)?;
@@ -1050,10 +1071,21 @@ impl ItemService {
                             Some(_) => {}
                         }
                     }
+                    let lead = lead.unwrap_or(parent.fields.lead_unit_id);
+                    // A share for another unit is followed by that unit's
+                    // 分管 leader, where it has exactly one, not the parent's.
+                    let mut leader = parent.fields.supervising_leader_id;
+                    if lead != parent.fields.lead_unit_id
+                        && let Some(unit) = org_store::unit(&mut *conn, lead).await?
+                        && let [only] = unit.supervising_leaders.as_slice()
+                    {
+                        leader = Some(only.id);
+                    }
                     let fields = ItemFields {
                         title: sub.title.trim().to_owned(),
                         requirements: sub.requirements.trim().to_owned(),
-                        lead_unit_id: lead.unwrap_or(parent.fields.lead_unit_id),
+                        lead_unit_id: lead,
+                        supervising_leader_id: leader,
                         co_unit_ids: Vec::new(),
                         targets: sub
                             .targets
@@ -1086,7 +1118,7 @@ impl ItemService {
                     let item = store::item(&mut *conn, item_id)
                         .await?
                         .ok_or_else(|| item_not_found(item_id))?;
-                    changes.push(item_change("item.decomposed", &item, None, json(&item)));
+                    changes.push(item_change(conn, "item.decomposed", &item, None, json(&item)).await?);
                     children.push(conv::item(&item, None));
                 }
                 v.into_result().map_err(Error::InvalidArgument)?;
