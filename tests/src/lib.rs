@@ -481,3 +481,13 @@ pub async fn write_test_event(tx: &mut sqlx::PgConnection, label: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// The zh-CN message a refusal carries for the OA to show.
+pub fn zh(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .localized_message()
+        .map(|m| m.message.clone())
+        .unwrap_or_default()
+}

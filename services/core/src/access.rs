@@ -1,6 +1,12 @@
 //! Who may do what (design.md, Auth). A principal's scope is a set of subtrees
 //! of the unit tree; whether a target lies inside it is decided by the caller
 //! (it needs the tree) and passed in as [`Scope`].
+//!
+//! Some settings belong to the whole deployment rather than to one court
+//! ([`Action::is_deployment_wide`]): the working-day calendar is national, and
+//! there is one appraisal rule set and one publication of a period for every
+//! unit. Their target is the top of the unit tree, so a court-scoped office
+//! cannot change what another court runs on ([`deployment_scope`]).
 
 use crate::Role;
 
@@ -20,7 +26,9 @@ pub enum Action {
     DraftItems,
     /// Approve or send back items (立项审批), import historical ledgers.
     ApproveItems,
-    /// Load the working-day calendar.
+    /// Load the working-day calendar. Deployment-wide: the State Council's
+    /// calendar holds for every court, and loading a year recomputes every
+    /// court's deadlines.
     ManageCalendar,
     /// Assign registered items (交办).
     Assign,
@@ -37,8 +45,11 @@ pub enum Action {
     /// Read rankings and every unit's scorecard: they compare units, so not
     /// for a unit's own head or liaison.
     ReadRankings,
-    /// Load rule sets, publish periods, adjust scores.
+    /// Adjust a unit's or person's score, inside the scope.
     ManageAppraisal,
+    /// Load rule sets and publish (freeze) periods. Deployment-wide: a rule
+    /// set prices, and a publication freezes, every unit's scorecard.
+    ManageAppraisalRules,
     /// Read and preview reports (通报) and their archive.
     ReadReports,
     /// Issue reports outside their schedule, send them again.
@@ -118,6 +129,7 @@ impl Action {
                 Role::President,
             ],
             Action::ManageAppraisal => &[Role::OfficeDirector],
+            Action::ManageAppraisalRules => &[Role::OfficeDirector],
             Action::ReadReports => &[
                 Role::OfficeSupervisor,
                 Role::OfficeDirector,
@@ -145,10 +157,32 @@ impl Action {
             Action::Claim => "认领督办事项",
             Action::ReadAppraisal => "查看考评结果",
             Action::ReadRankings => "查看考评排名",
-            Action::ManageAppraisal => "管理考评(规则、发布、调整)",
+            Action::ManageAppraisal => "调整考评分值",
+            Action::ManageAppraisalRules => "管理考评规则和发布考评结果",
             Action::ReadReports => "查看督查督办通报",
             Action::IssueReports => "印发督查督办通报",
         }
+    }
+}
+
+impl Action {
+    /// Whether the action changes a setting of the whole deployment. Its
+    /// target is the top of the unit tree: place it with [`deployment_scope`],
+    /// never judge it by role alone.
+    pub fn is_deployment_wide(self) -> bool {
+        matches!(self, Action::ManageCalendar | Action::ManageAppraisalRules)
+    }
+}
+
+/// Where a deployment-wide setting lies for a principal whose scope is the
+/// subtrees rooted at `scope`: inside only when those cover every root of the
+/// unit tree (`roots`). A tree without units has nothing to cover, and then
+/// only `admin` may act.
+pub fn deployment_scope<T: PartialEq>(scope: &[T], roots: &[T]) -> Scope {
+    if !roots.is_empty() && roots.iter().all(|r| scope.contains(r)) {
+        Scope::Inside
+    } else {
+        Scope::Outside
     }
 }
 
@@ -273,6 +307,23 @@ mod tests {
                 role_denied(ManageAppraisal),
             ),
             (&[OfficeDirector], ManageAppraisal, Inside, Ok(())),
+            (&[OfficeDirector], ManageAppraisalRules, Inside, Ok(())),
+            (
+                &[OfficeDirector],
+                ManageAppraisalRules,
+                Outside,
+                scope_denied(ManageAppraisalRules),
+            ),
+            (
+                &[OfficeSupervisor],
+                ManageAppraisalRules,
+                Inside,
+                role_denied(ManageAppraisalRules),
+            ),
+            (&[OfficeSupervisor], ManageCalendar, Inside, Ok(())),
+            (&[OfficeDirector], ManageCalendar, Outside, scope_denied(ManageCalendar)),
+            (&[Admin], ManageCalendar, Outside, Ok(())),
+            (&[UnitLiaison], ManageCalendar, Inside, role_denied(ManageCalendar)),
         ];
         for (roles, action, scope, expected) in table {
             assert_eq!(
@@ -281,5 +332,69 @@ mod tests {
                 "{roles:?} {action:?} {scope:?}"
             );
         }
+    }
+
+    #[test]
+    fn deployment_settings_need_the_top_of_the_tree() {
+        let (root, court, other_root) = (1, 2, 3);
+        // The 中院 at the root covers the tree; a grassroots court under it does not.
+        assert_eq!(deployment_scope(&[root], &[root]), Inside);
+        assert_eq!(deployment_scope(&[court], &[root]), Outside);
+        assert_eq!(deployment_scope(&[court, root], &[root]), Inside);
+        // Several top courts (a province): every one must be covered.
+        assert_eq!(deployment_scope(&[root], &[root, other_root]), Outside);
+        assert_eq!(deployment_scope(&[other_root, root], &[root, other_root]), Inside);
+        // No tree yet: nothing is inside.
+        assert_eq!(deployment_scope::<i32>(&[], &[]), Outside);
+        assert_eq!(deployment_scope(&[root], &[]), Outside);
+        let court_scoped = |a| {
+            authorize(
+                &[OfficeDirector, OfficeSupervisor],
+                a,
+                deployment_scope(&[court], &[root]),
+            )
+        };
+        assert_eq!(
+            court_scoped(ManageCalendar),
+            Err(Denied::Scope { action: ManageCalendar })
+        );
+        assert_eq!(
+            court_scoped(ManageAppraisalRules),
+            Err(Denied::Scope {
+                action: ManageAppraisalRules
+            })
+        );
+        assert_eq!(
+            authorize(&[OfficeSupervisor], ManageCalendar, deployment_scope(&[root], &[root])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn only_calendar_and_appraisal_rules_are_deployment_wide() {
+        let wide: Vec<Action> = [
+            ReadDirectory,
+            ManageDirectory,
+            ManageRoleBindings,
+            ManageClock,
+            ReadLedger,
+            DraftItems,
+            ApproveItems,
+            ManageCalendar,
+            Assign,
+            ReportProgress,
+            Verify,
+            Claim,
+            ReadAppraisal,
+            ReadRankings,
+            ManageAppraisal,
+            ManageAppraisalRules,
+            ReadReports,
+            IssueReports,
+        ]
+        .into_iter()
+        .filter(|a| a.is_deployment_wide())
+        .collect();
+        assert_eq!(wide, [ManageCalendar, ManageAppraisalRules]);
     }
 }
