@@ -128,3 +128,63 @@ async fn deployment_settings_need_the_top_of_the_tree() {
         .into_inner();
     assert_eq!(published.state, ap::PeriodState::Published as i32);
 }
+
+#[tokio::test]
+async fn a_retry_belongs_to_the_token_that_sent_it() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let xs = uuid(&app.unit_by_code("jczy-xs").await.id);
+    let root = uuid(&app.unit_by_code("jczy").await.id);
+    let item = app
+        .registered_item(duban_proto::registry::v1::Item {
+            title: "执行案款专项清理".into(),
+            lead_unit_id: zxj.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let mut office = app.assignments(&app.admin_token).await;
+    let a = duban_tests::assign(&mut office, &item.id).await;
+    // Every token of the kit is named "tester": one name, different scopes.
+    let mut own = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let a = duban_tests::acknowledge(&mut own, &a, "已部署").await;
+    let request = pb::SubmitFeedbackRequest {
+        request_id: rid(),
+        id: a.id.clone(),
+        etag: a.etag.clone(),
+        kind: "initial".into(),
+        text: "已清理案款三百万元,涉及当事人隐私".into(),
+        ..Default::default()
+    };
+    let first = own.submit_feedback(request.clone()).await.unwrap().into_inner();
+    // The same token's retry is answered from the stored response.
+    let again = own.submit_feedback(request.clone()).await.unwrap().into_inner();
+    assert_eq!(again, first);
+
+    // Another unit's liaison of the same name replaying it is refused, and
+    // the refusal carries nothing of the assignment.
+    let mut other = app.assignments(&app.token(&[Role::UnitLiaison], &[xs]).await).await;
+    let err = other.submit_feedback(request.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let told = format!("{err:?}");
+    assert!(
+        !told.contains("执行案款") && !told.contains("三百万") && !told.contains(&first.etag),
+        "{told}"
+    );
+
+    // Even a token that may act there does not get another token's stored
+    // response: its request is its own, and meets the changed assignment.
+    let mut office_named_alike = app
+        .assignments(&app.token(&[Role::OfficeSupervisor], &[root]).await)
+        .await;
+    let err = office_named_alike.submit_feedback(request).await.unwrap_err();
+    assert_ne!(err.code(), Code::Ok);
+    assert!(
+        matches!(err.code(), Code::Aborted | Code::FailedPrecondition),
+        "{err:?}"
+    );
+    let feedbacks = duban_tests::get_assignment(&mut office, &a.id).await.feedback.len();
+    assert_eq!(feedbacks, first.feedback.len());
+}

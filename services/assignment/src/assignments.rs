@@ -578,6 +578,12 @@ impl AssignmentService {
         apply: impl AsyncFnOnce(&mut PgConnection, &AssignmentRow, &MutationContext) -> Result<&'static str>,
     ) -> Result<pb::Assignment> {
         let id = parse_id("id", id)?;
+        // Checked before the request id is looked at, so a retry is authorised
+        // as its first attempt was; and again on the locked row.
+        let ancestry = store::unit_ancestry(&self.pool, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        p.authorize_on(action, &ancestry)?;
         let ctx = self.context(p, request_id).await?;
         mutate(&self.pool, &ctx, method, request, async |conn: &mut PgConnection| {
             let row = store::assignment(conn, id, true).await?.ok_or_else(|| not_found(id))?;
