@@ -70,3 +70,70 @@ async fn the_dev_admin_token_is_private() {
     assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A ledger sheet with its required columns and one row, to which `craft`
+/// adds what an attacker would.
+fn crafted(name: &str, craft: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> std::path::PathBuf {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, header) in ["事项名称", "来源", "紧急程度", "主办单位", "立项日期"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    for (col, value) in ["执行案款清理", "院长批示", "一般", "执行局"].iter().enumerate() {
+        sheet.write_string(1, col as u16, *value).unwrap();
+    }
+    craft(sheet);
+    let path = std::env::temp_dir().join(format!("duban-{name}-{}.xlsx", uuid::Uuid::new_v4()));
+    workbook.save(&path).unwrap();
+    path
+}
+
+fn refused(path: &std::path::Path) -> String {
+    let err = duban::ledger_xlsx::read(path).unwrap_err();
+    std::fs::remove_file(path).unwrap();
+    format!("{err:#}")
+}
+
+#[test]
+fn a_cell_at_the_sheets_far_corner_is_refused_by_name() {
+    let path = crafted("far-corner", |sheet| {
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    });
+    assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
+    let told = refused(&path);
+    assert!(told.contains("XFD1048576") && told.contains("超出台账的范围"), "{told}");
+}
+
+#[test]
+fn a_date_beyond_the_calendar_is_refused_by_cell() {
+    // A bare serial number in a date column, and one formatted as a date.
+    let bare = crafted("date-bare", |sheet| {
+        sheet.write_number(1, 4, 1e15).unwrap();
+    });
+    let told = refused(&bare);
+    assert!(
+        told.contains("E2") && told.contains("第2行第E列") && told.contains("立项日期"),
+        "{told}"
+    );
+    assert!(
+        told.contains("超出Excel日期范围") && told.contains("not a date Excel can show"),
+        "{told}"
+    );
+    let formatted = crafted("date-formatted", |sheet| {
+        let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        sheet.write_number_with_format(1, 4, -1e15, &date).unwrap();
+    });
+    let told = refused(&formatted);
+    assert!(told.contains("E2") && told.contains("超出Excel日期范围"), "{told}");
+    // A real date still reads.
+    let fine = crafted("date-fine", |sheet| {
+        sheet.write_number(1, 4, 46086.0).unwrap();
+    });
+    let rows = duban::ledger_xlsx::read(&fine).unwrap();
+    std::fs::remove_file(&fine).unwrap();
+    assert_eq!(rows[0].cells["立项日期"], "2026-03-05");
+    assert_eq!(rows[0].row, 2);
+}
