@@ -188,3 +188,94 @@ async fn a_retry_belongs_to_the_token_that_sent_it() {
     let feedbacks = duban_tests::get_assignment(&mut office, &a.id).await.feedback.len();
     assert_eq!(feedbacks, first.feedback.len());
 }
+
+#[tokio::test]
+async fn a_supervising_leader_decides_for_the_units_they_supervise() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.set_clock("2026-09-01T10:00:00+08:00").await;
+    let zxj = app.unit_by_code("jczy-zxj").await;
+    let sun = uuid(&app.person_by_code("sun.lijun").await.id);
+    let chen = uuid(&app.person_by_code("chen.lixin").await.id);
+    let item = app
+        .registered_item(duban_proto::registry::v1::Item {
+            title: "执行难综合治理机制建设".into(),
+            urgency: duban_proto::registry::v1::UrgencyClass::Major as i32,
+            urgency_reason: "院党组重大部署".into(),
+            lead_unit_id: zxj.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let mut office = app.assignments(&app.admin_token).await;
+    let a = duban_tests::assign(&mut office, &item.id).await;
+    let mut unit = app
+        .assignments(&app.token(&[Role::UnitLiaison], &[uuid(&zxj.id)]).await)
+        .await;
+    let a = duban_tests::acknowledge(&mut unit, &a, "成立专班").await;
+    let a = duban_tests::feedback(&mut unit, &a, "initial", "已完成摸底").await;
+    let step = |month, day, what: &str| pb::PlanStep {
+        date: Some(duban_tests::date(2026, month, day)),
+        what: what.into(),
+        ..Default::default()
+    };
+    let a = unit
+        .submit_plan(pb::SubmitPlanRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            summary: "分调研、建制两步推进".into(),
+            steps: vec![step(9, 30, "完成调研"), step(10, 30, "出台制度")],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decide_plan = |etag: &str| pb::DecidePlanRequest {
+        request_id: rid(),
+        id: a.id.clone(),
+        etag: etag.into(),
+        approve: true,
+        comment: "同意".into(),
+    };
+
+    // Tokens standing for leaders, scoped to no unit at all: what a leader
+    // may decide comes from whom they supervise (分管).
+    let mut sun_leader = app.assignments(&app.token_for(sun, &[Role::Leader], &[]).await).await;
+    let mut chen_leader = app.assignments(&app.token_for(chen, &[Role::Leader], &[]).await).await;
+    let mut nobody_leader = app.assignments(&app.token(&[Role::Leader], &[]).await).await;
+    // 陈立新 supervises other units, a leader's token for no person none.
+    assert_denied(chen_leader.decide_plan(decide_plan(&a.etag)).await, "范围以外");
+    assert_denied(nobody_leader.decide_plan(decide_plan(&a.etag)).await, "范围以外");
+    // An office may not decide at all, whatever its scope.
+    let root = uuid(&app.unit_by_code("jczy").await.id);
+    let mut director = app
+        .assignments(&app.token(&[Role::OfficeDirector], &[root]).await)
+        .await;
+    assert_denied(director.decide_plan(decide_plan(&a.etag)).await, "当前身份无权");
+    // 孙立军 supervises 执行局.
+    let a = sun_leader.decide_plan(decide_plan(&a.etag)).await.unwrap().into_inner();
+    assert_eq!(a.plans[0].state, "approved");
+
+    // The same for a request: the unit asks to stop the clock.
+    let a = unit
+        .request_suspension(pb::RequestSuspensionRequest {
+            request_id: rid(),
+            id: a.id.clone(),
+            etag: a.etag.clone(),
+            reason: "待上级法院答复".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decide = |etag: &str| pb::DecideRequestRequest {
+        request_id: rid(),
+        id: a.id.clone(),
+        etag: etag.into(),
+        change_request_id: a.requests[0].id.clone(),
+        approve: true,
+        comment: "同意中止".into(),
+    };
+    assert_denied(chen_leader.decide_request(decide(&a.etag)).await, "范围以外");
+    let a = sun_leader.decide_request(decide(&a.etag)).await.unwrap().into_inner();
+    assert!(a.suspended_time.is_some());
+    assert_eq!(a.requests[0].state, "approved");
+}

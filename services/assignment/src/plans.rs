@@ -83,7 +83,7 @@ impl AssignmentService {
             req,
             &req.id,
             &req.etag,
-            Action::ApproveItems,
+            Action::DecideRequests,
             async |conn: &mut PgConnection, row: &AssignmentRow, ctx: &MutationContext| {
                 self.check_supervising_leader(conn, &ctx.principal, row).await?;
                 let action = if req.approve {
@@ -143,7 +143,8 @@ impl AssignmentService {
     }
 
     /// Extensions, suspensions and plans are decided by the item's
-    /// supervising leader (an admin may stand in).
+    /// supervising leader when it names one (an admin may stand in); the
+    /// role and the 分管 scope are checked with the step.
     pub(crate) async fn check_supervising_leader(
         &self,
         conn: &mut PgConnection,

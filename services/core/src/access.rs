@@ -36,6 +36,10 @@ pub enum Action {
     ReportProgress,
     /// Verify completion reports, write off (核查 · 销号).
     Verify,
+    /// Decide a unit's extension or suspension request and its plan: the
+    /// supervising leader, on the units they supervise (分管) as well as on
+    /// their token's scope ([`authorize_supervised`]).
+    DecideRequests,
     /// Claim a published item (认领) for one's unit, or as a leader for a
     /// unit one supervises.
     Claim,
@@ -109,6 +113,7 @@ impl Action {
             Action::Assign => &[Role::OfficeSupervisor, Role::OfficeDirector, Role::System],
             Action::ReportProgress => &[Role::UnitHead, Role::UnitLiaison, Role::OfficeSupervisor, Role::System],
             Action::Verify => &[Role::OfficeSupervisor, Role::OfficeDirector],
+            Action::DecideRequests => &[Role::Leader, Role::President],
             Action::Claim => &[Role::UnitHead, Role::UnitLiaison, Role::Leader, Role::President],
             Action::ReadAppraisal => &[
                 Role::Appraiser,
@@ -154,6 +159,7 @@ impl Action {
             Action::Assign => "交办督办事项",
             Action::ReportProgress => "签收和反馈",
             Action::Verify => "核查和销号",
+            Action::DecideRequests => "审批延期、中止申请和推进计划",
             Action::Claim => "认领督办事项",
             Action::ReadAppraisal => "查看考评结果",
             Action::ReadRankings => "查看考评排名",
@@ -172,6 +178,26 @@ impl Action {
     pub fn is_deployment_wide(self) -> bool {
         matches!(self, Action::ManageCalendar | Action::ManageAppraisalRules)
     }
+
+    /// Whether the units a leader supervises (分管) count as their scope: a
+    /// leader decides for those units whatever subtree their token names.
+    pub fn counts_supervision(self) -> bool {
+        matches!(self, Action::DecideRequests)
+    }
+}
+
+/// Like [`authorize`] for a target `in_scope` of the token or not, which
+/// the principal's person supervises (分管) or not: supervision places the
+/// target inside for a leader or president, on an action that counts it.
+pub fn authorize_supervised(roles: &[Role], action: Action, in_scope: bool, supervised: bool) -> Result<(), Denied> {
+    authorize_by_role(roles, action, |role| {
+        let leads = matches!(role, Role::Leader | Role::President);
+        if in_scope || (supervised && leads && action.counts_supervision()) {
+            Scope::Inside
+        } else {
+            Scope::Outside
+        }
+    })
 }
 
 /// Where a deployment-wide setting lies for a principal whose scope is the
@@ -371,6 +397,36 @@ mod tests {
     }
 
     #[test]
+    fn a_leader_decides_for_the_units_they_supervise() {
+        let decide =
+            |roles: &[Role], in_scope, supervised| authorize_supervised(roles, DecideRequests, in_scope, supervised);
+        // 孙立军 supervises 执行局: his token need not name it.
+        assert_eq!(decide(&[Leader], false, true), Ok(()));
+        assert_eq!(decide(&[Leader], true, false), Ok(()));
+        assert_eq!(
+            decide(&[Leader], false, false),
+            Err(Denied::Scope { action: DecideRequests })
+        );
+        assert_eq!(decide(&[President], false, true), Ok(()));
+        // Offices do not decide, supervision or not; nor do units.
+        assert_eq!(
+            decide(&[OfficeDirector], true, true),
+            Err(Denied::Role { action: DecideRequests })
+        );
+        assert_eq!(
+            decide(&[UnitHead], true, true),
+            Err(Denied::Role { action: DecideRequests })
+        );
+        assert_eq!(decide(&[Admin], false, false), Ok(()));
+        // Supervision widens nothing else: a leader approving items (立项)
+        // still needs the court in the token's scope.
+        assert_eq!(
+            authorize_supervised(&[Leader], ApproveItems, false, true),
+            Err(Denied::Scope { action: ApproveItems })
+        );
+    }
+
+    #[test]
     fn only_calendar_and_appraisal_rules_are_deployment_wide() {
         let wide: Vec<Action> = [
             ReadDirectory,
@@ -384,6 +440,7 @@ mod tests {
             Assign,
             ReportProgress,
             Verify,
+            DecideRequests,
             Claim,
             ReadAppraisal,
             ReadRankings,

@@ -46,6 +46,13 @@ impl Principal {
         Ok(access::authorize(&self.roles, action, scope)?)
     }
 
+    /// Like [`Principal::authorize_on`], where the principal's person
+    /// `supervises` (分管) the target or a unit above it.
+    pub fn authorize_supervised(&self, action: Action, target_ancestry: &[Uuid], supervises: bool) -> Result<()> {
+        let in_scope = target_ancestry.iter().any(|u| self.unit_scope.contains(u));
+        Ok(access::authorize_supervised(&self.roles, action, in_scope, supervises)?)
+    }
+
     /// Checks an action that has no unit target.
     pub fn authorize_global(&self, action: Action) -> Result<()> {
         Ok(access::authorize(&self.roles, action, Scope::Global)?)
