@@ -153,15 +153,14 @@ async fn replay<Resp: prost::Message + Default>(
     ctx: &MutationContext,
     fingerprint: &[u8],
 ) -> Result<Resp> {
-    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) =
-        sqlx::query_as(
-            "SELECT fingerprint, response FROM platform.requests WHERE token_id = $1 AND principal = $2 AND request_id = $3",
-        )
-        .bind(ctx.principal.token_id)
-        .bind(&ctx.principal.name)
-            .bind(&ctx.request_id)
-            .fetch_one(pool)
-            .await?;
+    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT fingerprint, response FROM platform.requests WHERE token_id = $1 AND principal = $2 AND request_id = $3",
+    )
+    .bind(ctx.principal.token_id)
+    .bind(&ctx.principal.name)
+    .bind(&ctx.request_id)
+    .fetch_one(pool)
+    .await?;
     if stored_fingerprint != fingerprint {
         return Err(Error::RequestIdReused(ctx.request_id.clone()));
     }
