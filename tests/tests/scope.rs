@@ -216,7 +216,6 @@ async fn a_supervising_leader_decides_for_the_units_they_supervise() {
     let step = |month, day, what: &str| pb::PlanStep {
         date: Some(duban_tests::date(2026, month, day)),
         what: what.into(),
-        ..Default::default()
     };
     let a = unit
         .submit_plan(pb::SubmitPlanRequest {
