@@ -542,3 +542,13 @@ pub async fn start_cluster(cluster: &PrivateCluster) {
         .unwrap()
         .expect("starting PostgreSQL");
 }
+
+/// The zh-CN message a refusal carries for the OA to show.
+pub fn zh(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .localized_message()
+        .map(|m| m.message.clone())
+        .unwrap_or_default()
+}

@@ -9,7 +9,7 @@ use duban_core::Violations;
 use duban_core::access::Action;
 use duban_core::calendar::MissingYear;
 use duban_core::scoring::{self, Line, Period, Points, RuleFile, RuleSet, Whom, points_value};
-use duban_platform::auth::Principal;
+use duban_platform::auth::{Principal, tree_roots};
 use duban_platform::clock::Clock;
 use duban_platform::mutation::{Change, MutationContext, mutate};
 use duban_platform::{Error, Result, page};
@@ -253,7 +253,7 @@ impl AppraisalService {
     }
 
     pub async fn load_rule_set(&self, p: &Principal, req: &pb::LoadRuleSetRequest) -> Result<pb::RuleSet> {
-        p.authorize_role(Action::ManageAppraisal)?;
+        p.authorize_deployment(Action::ManageAppraisalRules, &tree_roots(&self.pool).await?)?;
         let from: NaiveDate = req.effective_from.trim().parse().map_err(|_| {
             Error::invalid(
                 "effective_from",
@@ -636,7 +636,7 @@ impl AppraisalService {
     }
 
     pub async fn publish(&self, p: &Principal, req: &pb::PublishPeriodRequest) -> Result<pb::Period> {
-        p.authorize_role(Action::ManageAppraisal)?;
+        p.authorize_deployment(Action::ManageAppraisalRules, &tree_roots(&self.pool).await?)?;
         let period = period_from("key", &req.key)?;
         let ctx = self.context(p, &req.request_id).await?;
         if ctx.now.with_timezone(&self.tz).date_naive() <= period.end {

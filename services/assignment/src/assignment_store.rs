@@ -337,6 +337,16 @@ struct FeedbackJson {
     submitted_at: DateTime<Utc>,
 }
 
+/// The units above an assignment's unit, down to it: all a scope check needs.
+pub async fn unit_ancestry(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Vec<Uuid>>> {
+    Ok(
+        sqlx::query_scalar("SELECT unit_ancestry FROM assignment.assignments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 pub async fn assignment(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<AssignmentRow>> {
     let sql = format!("{SELECT} WHERE a.id = $1{}", if lock { " FOR UPDATE OF a" } else { "" });
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))

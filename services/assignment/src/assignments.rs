@@ -593,6 +593,24 @@ impl AssignmentService {
         })
     }
 
+    /// May `p` take `action` on an assignment of the unit at the end of
+    /// `ancestry`? For a decision, a leader's supervised units count.
+    async fn authorize_step(
+        &self,
+        conn: &mut PgConnection,
+        p: &Principal,
+        action: Action,
+        ancestry: &[Uuid],
+    ) -> Result<()> {
+        let supervises = match p.person_id {
+            Some(person) if action.counts_supervision() => {
+                crate::claim_store::supervises_any(conn, person, ancestry).await?
+            }
+            _ => false,
+        };
+        p.authorize_supervised(action, ancestry, supervises)
+    }
+
     /// One step on one assignment: lock, check etag, role, unit and state,
     /// apply, record.
     pub(crate) async fn step(
@@ -607,10 +625,17 @@ impl AssignmentService {
         apply: impl AsyncFnOnce(&mut PgConnection, &AssignmentRow, &MutationContext) -> Result<&'static str>,
     ) -> Result<pb::Assignment> {
         let id = parse_id("id", id)?;
+        // Checked before the request id is looked at, so a retry is authorised
+        // as its first attempt was; and again on the locked row.
+        let ancestry = store::unit_ancestry(&self.pool, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        self.authorize_step(&mut *self.pool.acquire().await?, p, action, &ancestry)
+            .await?;
         let ctx = self.context(p, request_id).await?;
         mutate(&self.pool, &ctx, method, request, async |conn: &mut PgConnection| {
             let row = store::assignment(conn, id, true).await?.ok_or_else(|| not_found(id))?;
-            p.authorize_on(action, &row.unit_ancestry)?;
+            self.authorize_step(conn, p, action, &row.unit_ancestry).await?;
             check_etag(&row, etag)?;
             let event = apply(conn, &row, &ctx).await?;
             let (after, message) = self.reload(conn, id, ctx.now).await?;

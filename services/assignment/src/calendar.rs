@@ -10,7 +10,7 @@ use duban_core::access::Action;
 use duban_core::item::UrgencyClass;
 use duban_core::policy::{self, DueError, Policy};
 use duban_core::{Role, Violations};
-use duban_platform::auth::Principal;
+use duban_platform::auth::{Principal, tree_roots};
 use duban_platform::clock::Clock;
 use duban_platform::mutation::{Change, MutationContext, mutate};
 use duban_platform::{Error, Result};
@@ -152,7 +152,7 @@ impl CalendarService {
     }
 
     pub async fn load(&self, p: &Principal, req: &pb::LoadCalendarRequest) -> Result<pb::CalendarYear> {
-        p.authorize_role(Action::ManageCalendar)?;
+        p.authorize_deployment(Action::ManageCalendar, &tree_roots(&self.pool).await?)?;
         calendar_file::parse(&req.content, 1).map_err(Error::InvalidArgument)?;
         let ctx = MutationContext {
             principal: p.clone(),

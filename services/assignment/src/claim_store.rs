@@ -118,11 +118,17 @@ pub async fn list_offers(
 
 /// Whether `leader` supervises (分管) `unit` now.
 pub async fn supervises(db: impl PgExecutor<'_>, leader: Uuid, unit: Uuid) -> Result<bool> {
+    supervises_any(db, leader, &[unit]).await
+}
+
+/// Whether `leader` supervises (分管) any of `units` now: given a unit's
+/// ancestry, whether they supervise it or a unit above it.
+pub async fn supervises_any(db: impl PgExecutor<'_>, leader: Uuid, units: &[Uuid]) -> Result<bool> {
     Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM registry.current_supervisions WHERE leader_id = $1 AND unit_id = $2)",
+        "SELECT EXISTS (SELECT 1 FROM registry.current_supervisions WHERE leader_id = $1 AND unit_id = ANY($2))",
     )
     .bind(leader)
-    .bind(unit)
+    .bind(units)
     .fetch_one(db)
     .await?)
 }

@@ -144,9 +144,9 @@ impl AssignmentService {
     }
 
     /// Extensions, suspensions and plans are decided by the item's
-    /// supervising leader (an admin may stand in). The president, the
-    /// court's top leader, decides for any unit of the court: the step has
-    /// already held the assignment to the token's scope.
+    /// supervising leader when it names one (an admin may stand in); the
+    /// role and the 分管 scope are checked with the step. The president, the
+    /// court's top leader, decides for any unit the step held to the token's scope.
     pub(crate) async fn check_supervising_leader(
         &self,
         conn: &mut PgConnection,

@@ -1,6 +1,12 @@
 //! Who may do what (README, Roles and scope). A principal's scope is a set of subtrees
 //! of the unit tree; whether a target lies inside it is decided by the caller
 //! (it needs the tree) and passed in as [`Scope`].
+//!
+//! Some settings belong to the whole deployment rather than to one court
+//! ([`Action::is_deployment_wide`]): the working-day calendar is national, and
+//! there is one appraisal rule set and one publication of a period for every
+//! unit. Their target is the top of the unit tree, so a court-scoped office
+//! cannot change what another court runs on ([`deployment_scope`]).
 
 use crate::Role;
 
@@ -20,11 +26,9 @@ pub enum Action {
     DraftItems,
     /// Approve or send back items (立项审批), import historical ledgers.
     ApproveItems,
-    /// Decide a unit's extension or suspension request and its plan
-    /// (延期、中止申请和推进计划审批): the supervising leader's, or the
-    /// president's for any unit of the court.
-    DecideRequests,
-    /// Load the working-day calendar.
+    /// Load the working-day calendar. Deployment-wide: the State Council's
+    /// calendar holds for every court, and loading a year recomputes every
+    /// court's deadlines.
     ManageCalendar,
     /// Assign registered items (交办).
     Assign,
@@ -32,6 +36,11 @@ pub enum Action {
     ReportProgress,
     /// Verify completion reports, write off (核查 · 销号).
     Verify,
+    /// Decide a unit's extension or suspension request and its plan
+    /// (延期、中止申请和推进计划审批): the supervising leader, on the units they
+    /// supervise (分管) as well as on their token's scope
+    /// ([`authorize_supervised`]); the president, for any unit of the court.
+    DecideRequests,
     /// Claim a published item (认领) for one's unit, or as a leader for a
     /// unit one supervises.
     Claim,
@@ -41,8 +50,11 @@ pub enum Action {
     /// Read rankings and every unit's scorecard: they compare units, so not
     /// for a unit's own head or liaison.
     ReadRankings,
-    /// Load rule sets, publish periods, adjust scores.
+    /// Adjust a unit's or person's score, inside the scope.
     ManageAppraisal,
+    /// Load rule sets and publish (freeze) periods. Deployment-wide: a rule
+    /// set prices, and a publication freezes, every unit's scorecard.
+    ManageAppraisalRules,
     /// Read and preview reports (通报) and their archive.
     ReadReports,
     /// Issue reports outside their schedule, send them again.
@@ -123,6 +135,7 @@ impl Action {
                 Role::President,
             ],
             Action::ManageAppraisal => &[Role::OfficeDirector],
+            Action::ManageAppraisalRules => &[Role::OfficeDirector],
             Action::ReadReports => &[
                 Role::OfficeSupervisor,
                 Role::OfficeDirector,
@@ -151,10 +164,52 @@ impl Action {
             Action::Claim => "认领督办事项",
             Action::ReadAppraisal => "查看考评结果",
             Action::ReadRankings => "查看考评排名",
-            Action::ManageAppraisal => "管理考评(规则、发布、调整)",
+            Action::ManageAppraisal => "调整考评分值",
+            Action::ManageAppraisalRules => "管理考评规则和发布考评结果",
             Action::ReadReports => "查看督查督办通报",
             Action::IssueReports => "印发督查督办通报",
         }
+    }
+}
+
+impl Action {
+    /// Whether the action changes a setting of the whole deployment. Its
+    /// target is the top of the unit tree: place it with [`deployment_scope`],
+    /// never judge it by role alone.
+    pub fn is_deployment_wide(self) -> bool {
+        matches!(self, Action::ManageCalendar | Action::ManageAppraisalRules)
+    }
+
+    /// Whether the units a leader supervises (分管) count as their scope: a
+    /// leader decides for those units whatever subtree their token names.
+    pub fn counts_supervision(self) -> bool {
+        matches!(self, Action::DecideRequests)
+    }
+}
+
+/// Like [`authorize`] for a target `in_scope` of the token or not, which
+/// the principal's person supervises (分管) or not: supervision places the
+/// target inside for a leader or president, on an action that counts it.
+pub fn authorize_supervised(roles: &[Role], action: Action, in_scope: bool, supervised: bool) -> Result<(), Denied> {
+    authorize_by_role(roles, action, |role| {
+        let leads = matches!(role, Role::Leader | Role::President);
+        if in_scope || (supervised && leads && action.counts_supervision()) {
+            Scope::Inside
+        } else {
+            Scope::Outside
+        }
+    })
+}
+
+/// Where a deployment-wide setting lies for a principal whose scope is the
+/// subtrees rooted at `scope`: inside only when those cover every root of the
+/// unit tree (`roots`). A tree without units has nothing to cover, and then
+/// only `admin` may act.
+pub fn deployment_scope<T: PartialEq>(scope: &[T], roots: &[T]) -> Scope {
+    if !roots.is_empty() && roots.iter().all(|r| scope.contains(r)) {
+        Scope::Inside
+    } else {
+        Scope::Outside
     }
 }
 
@@ -282,6 +337,23 @@ mod tests {
             (&[President], DecideRequests, Inside, Ok(())),
             (&[Leader], DecideRequests, Inside, Ok(())),
             (&[OfficeDirector], DecideRequests, Inside, role_denied(DecideRequests)),
+            (&[OfficeDirector], ManageAppraisalRules, Inside, Ok(())),
+            (
+                &[OfficeDirector],
+                ManageAppraisalRules,
+                Outside,
+                scope_denied(ManageAppraisalRules),
+            ),
+            (
+                &[OfficeSupervisor],
+                ManageAppraisalRules,
+                Inside,
+                role_denied(ManageAppraisalRules),
+            ),
+            (&[OfficeSupervisor], ManageCalendar, Inside, Ok(())),
+            (&[OfficeDirector], ManageCalendar, Outside, scope_denied(ManageCalendar)),
+            (&[Admin], ManageCalendar, Outside, Ok(())),
+            (&[UnitLiaison], ManageCalendar, Inside, role_denied(ManageCalendar)),
         ];
         for (roles, action, scope, expected) in table {
             assert_eq!(
@@ -290,5 +362,100 @@ mod tests {
                 "{roles:?} {action:?} {scope:?}"
             );
         }
+    }
+
+    #[test]
+    fn deployment_settings_need_the_top_of_the_tree() {
+        let (root, court, other_root) = (1, 2, 3);
+        // The 中院 at the root covers the tree; a grassroots court under it does not.
+        assert_eq!(deployment_scope(&[root], &[root]), Inside);
+        assert_eq!(deployment_scope(&[court], &[root]), Outside);
+        assert_eq!(deployment_scope(&[court, root], &[root]), Inside);
+        // Several top courts (a province): every one must be covered.
+        assert_eq!(deployment_scope(&[root], &[root, other_root]), Outside);
+        assert_eq!(deployment_scope(&[other_root, root], &[root, other_root]), Inside);
+        // No tree yet: nothing is inside.
+        assert_eq!(deployment_scope::<i32>(&[], &[]), Outside);
+        assert_eq!(deployment_scope(&[root], &[]), Outside);
+        let court_scoped = |a| {
+            authorize(
+                &[OfficeDirector, OfficeSupervisor],
+                a,
+                deployment_scope(&[court], &[root]),
+            )
+        };
+        assert_eq!(
+            court_scoped(ManageCalendar),
+            Err(Denied::Scope { action: ManageCalendar })
+        );
+        assert_eq!(
+            court_scoped(ManageAppraisalRules),
+            Err(Denied::Scope {
+                action: ManageAppraisalRules
+            })
+        );
+        assert_eq!(
+            authorize(&[OfficeSupervisor], ManageCalendar, deployment_scope(&[root], &[root])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_leader_decides_for_the_units_they_supervise() {
+        let decide =
+            |roles: &[Role], in_scope, supervised| authorize_supervised(roles, DecideRequests, in_scope, supervised);
+        // 孙立军 supervises 执行局: his token need not name it.
+        assert_eq!(decide(&[Leader], false, true), Ok(()));
+        assert_eq!(decide(&[Leader], true, false), Ok(()));
+        assert_eq!(
+            decide(&[Leader], false, false),
+            Err(Denied::Scope { action: DecideRequests })
+        );
+        assert_eq!(decide(&[President], false, true), Ok(()));
+        // Offices do not decide, supervision or not; nor do units.
+        assert_eq!(
+            decide(&[OfficeDirector], true, true),
+            Err(Denied::Role { action: DecideRequests })
+        );
+        assert_eq!(
+            decide(&[UnitHead], true, true),
+            Err(Denied::Role { action: DecideRequests })
+        );
+        assert_eq!(decide(&[Admin], false, false), Ok(()));
+        // Supervision widens nothing else: a leader approving items (立项)
+        // still needs the court in the token's scope.
+        assert_eq!(
+            authorize_supervised(&[Leader], ApproveItems, false, true),
+            Err(Denied::Scope { action: ApproveItems })
+        );
+    }
+
+    #[test]
+    fn only_calendar_and_appraisal_rules_are_deployment_wide() {
+        let wide: Vec<Action> = [
+            ReadDirectory,
+            ManageDirectory,
+            ManageRoleBindings,
+            ManageClock,
+            ReadLedger,
+            DraftItems,
+            ApproveItems,
+            ManageCalendar,
+            Assign,
+            ReportProgress,
+            Verify,
+            DecideRequests,
+            Claim,
+            ReadAppraisal,
+            ReadRankings,
+            ManageAppraisal,
+            ManageAppraisalRules,
+            ReadReports,
+            IssueReports,
+        ]
+        .into_iter()
+        .filter(|a| a.is_deployment_wide())
+        .collect();
+        assert_eq!(wide, [ManageCalendar, ManageAppraisalRules]);
     }
 }

@@ -84,7 +84,7 @@ pub async fn run(mut settings: Settings, options: DevOptions) -> anyhow::Result<
 
 /// Reuses the admin token in the data dir while it is valid, else issues a
 /// new one and writes it there (mode 0600).
-async fn admin_token(pool: &PgPool, data_dir: &Path) -> anyhow::Result<(String, Principal)> {
+pub async fn admin_token(pool: &PgPool, data_dir: &Path) -> anyhow::Result<(String, Principal)> {
     let tokens = TokenStore::new(pool.clone());
     let path = data_dir.join("admin.token");
     if let Ok(secret) = std::fs::read_to_string(&path) {
@@ -104,17 +104,36 @@ async fn admin_token(pool: &PgPool, data_dir: &Path) -> anyhow::Result<(String, 
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(&path, format!("{secret}\n"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    write_private(&path, &format!("{secret}\n"))?;
     let p = tokens
         .authenticate(Some(&format!("Bearer {secret}")))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((secret, p))
+}
+
+/// Writes a secret readable by its owner only. The file is created 0600, so
+/// the secret is never on disk under a wider mode, not even for a moment;
+/// written beside and renamed over, so an older file's mode does not carry
+/// over and a reader never sees half a secret.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let fresh = path.with_extension("new");
+    match std::fs::remove_file(&fresh) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&fresh)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&fresh, path)
 }
 
 /// Loads the demo court through the same import every office uses; loading

@@ -205,49 +205,138 @@ impl LedgerWriter {
     }
 }
 
+/// How far a ledger's used range may reach: the rows an import takes with
+/// their header rows, and far more columns than any office's layout. A
+/// crafted workbook can claim a cell at XFD1048576 in a few bytes; reading it
+/// into one grid would take hundreds of GiB.
+const MAX_SHEET_ROWS: u32 = duban_registry::items::ledger::MAX_ROWS as u32 + 10;
+const MAX_SHEET_COLUMNS: u32 = 256;
+
+/// The last day Excel can show (9999-12-31) as a serial day number.
+const MAX_SERIAL_DAY: f64 = 2_958_465.0;
+
+/// A cell's name as Excel shows it: C5, XFD1048576 (both from 0 here).
+fn cell_name(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = col + 1;
+    while n > 0 {
+        letters.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8(letters).expect("ASCII"), row + 1)
+}
+
+fn outside(row: u32, col: u32) -> anyhow::Error {
+    let name = cell_name(row, col);
+    anyhow::anyhow!(
+        "单元格{name}超出台账的范围(最多{MAX_SHEET_ROWS}行、{MAX_SHEET_COLUMNS}列),请删除多余的单元格后重新导入 / \
+         cell {name} lies outside a ledger (at most {MAX_SHEET_ROWS} rows and {MAX_SHEET_COLUMNS} columns): \
+         clear the cells beyond the table and import again"
+    )
+}
+
+/// The first sheet's used cells, by row, never more than a ledger can hold.
+/// An .xlsx is read cell by cell, so its claimed size costs nothing; other
+/// formats come from calamine's grid and are bounded once read.
+fn used_cells(path: &Path) -> anyhow::Result<BTreeMap<u32, Vec<(u32, Data)>>> {
+    let in_bounds = |(row, col): (u32, u32)| -> anyhow::Result<()> {
+        if row >= MAX_SHEET_ROWS || col >= MAX_SHEET_COLUMNS {
+            return Err(outside(row, col));
+        }
+        Ok(())
+    };
+    let mut rows: BTreeMap<u32, Vec<(u32, Data)>> = BTreeMap::new();
+    let mut workbook = open_workbook_auto(path).with_context(|| format!("opening {}", path.display()))?;
+    let first = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .context("the workbook has no sheet")?;
+    if let calamine::Sheets::Xlsx(xlsx) = &mut workbook {
+        let mut cells = xlsx
+            .worksheet_cells_reader(&first)
+            .with_context(|| format!("reading the first sheet of {}", path.display()))?;
+        let claimed = cells.dimensions();
+        in_bounds(claimed.end)?;
+        while let Some(cell) = cells
+            .next_cell()
+            .with_context(|| format!("reading the first sheet of {}", path.display()))?
+        {
+            in_bounds(cell.get_position())?;
+            let value = Data::from(cell.get_value().clone());
+            if value != Data::Empty {
+                let (row, col) = cell.get_position();
+                rows.entry(row).or_default().push((col, value));
+            }
+        }
+        return Ok(rows);
+    }
+    let range = workbook
+        .worksheet_range(&first)
+        .with_context(|| format!("reading the first sheet of {}", path.display()))?;
+    if let Some(end) = range.end() {
+        in_bounds(end)?;
+    }
+    for (r, c, value) in range.used_cells() {
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        rows.entry(row0 + r as u32)
+            .or_default()
+            .push((col0 + c as u32, value.clone()));
+    }
+    Ok(rows)
+}
+
 /// Reads the first sheet of a ledger workbook into rows keyed by column
 /// header. The header row is found among the first ten rows; columns this
 /// ledger does not know are ignored; the required ones must be there.
 pub fn read(path: &Path) -> anyhow::Result<Vec<pb::LedgerRow>> {
-    let mut workbook = open_workbook_auto(path).with_context(|| format!("opening {}", path.display()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .context("the workbook has no sheet")?
-        .with_context(|| format!("reading the first sheet of {}", path.display()))?;
-    let rows: Vec<&[Data]> = range.rows().collect();
-    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let rows = used_cells(path)?;
+    let first_row = rows.keys().next().copied().unwrap_or(0);
+    let texts = |cells: &[(u32, Data)]| -> Vec<String> { cells.iter().map(|(_, c)| c.to_string()).collect() };
     let header_at = rows
-        .iter()
-        .take(10)
-        .position(|r| {
-            let names: Vec<String> = r.iter().map(|c| c.to_string()).collect();
+        .range(first_row..first_row + 10)
+        .find(|(_, cells)| {
+            let names = texts(cells);
             names.iter().any(|n| Column::from_header(n) == Some(Column::Title))
                 && names.iter().any(|n| Column::from_header(n) == Some(Column::LeadUnit))
         })
+        .map(|(row, _)| *row)
         .with_context(|| {
             format!(
                 "no header row with 事项名称 and 主办单位 in the first ten rows of {}",
                 path.display()
             )
         })?;
-    let columns: Vec<Option<Column>> = rows[header_at]
+    let columns: BTreeMap<u32, Column> = rows[&header_at]
         .iter()
-        .map(|c| Column::from_header(&c.to_string()))
+        .filter_map(|(col, c)| Column::from_header(&c.to_string()).map(|column| (*col, column)))
         .collect();
     let missing: Vec<&str> = Column::ALL
         .iter()
-        .filter(|c| c.required() && !columns.contains(&Some(**c)))
+        .filter(|c| c.required() && !columns.values().any(|known| known == *c))
         .map(|c| c.header())
         .collect();
     if !missing.is_empty() {
         bail!("缺少必需的列 / missing required columns: {}", missing.join("、"));
     }
     let mut out = Vec::new();
-    for (offset, r) in rows.iter().enumerate().skip(header_at + 1) {
+    for (row, r) in rows.range(header_at + 1..) {
         let mut cells = BTreeMap::new();
-        for (col, value) in r.iter().enumerate() {
-            let Some(Some(column)) = columns.get(col) else { continue };
-            let text = cell_text(value, *column);
+        for (col, value) in r {
+            let Some(column) = columns.get(col) else { continue };
+            let text = cell_text(value, *column).map_err(|why| {
+                let name = cell_name(*row, *col);
+                anyhow::anyhow!(
+                    "第{}行第{}列(单元格{name},{}):{} / cell {name} ({}): {}",
+                    row + 1,
+                    name.trim_end_matches(|c: char| c.is_ascii_digit()),
+                    column.header(),
+                    why.zh,
+                    column.header(),
+                    why.en
+                )
+            })?;
             if !text.is_empty() {
                 cells.insert(column.header().to_owned(), text);
             }
@@ -257,29 +346,54 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<pb::LedgerRow>> {
         }
         out.push(pb::LedgerRow {
             // Spreadsheet rows count from 1.
-            row: (start_row + offset + 1) as i32,
+            row: (row + 1) as i32,
             cells,
         });
     }
     Ok(out)
 }
 
+/// Why a cell cannot be read, in both languages.
+#[derive(Debug, PartialEq)]
+struct Unreadable {
+    en: String,
+    zh: String,
+}
+
 /// A cell as text; date cells (or bare serial numbers in date columns) as
 /// YYYY-MM-DD.
-fn cell_text(value: &Data, column: Column) -> String {
-    match value {
+fn cell_text(value: &Data, column: Column) -> Result<String, Unreadable> {
+    Ok(match value {
         Data::Empty => String::new(),
-        Data::DateTime(dt) => dt.as_datetime().map(|d| format_date(d.date())).unwrap_or_default(),
-        Data::Float(f) if column.is_date() => serial_date(*f).map(format_date).unwrap_or_else(|| f.to_string()),
+        // calamine's own conversion panics on serials far out of range.
+        Data::DateTime(dt) => {
+            serial_date(dt.as_f64())?;
+            dt.as_datetime()
+                .map(|d| format_date(d.date()))
+                .ok_or_else(|| out_of_range(dt.as_f64()))?
+        }
+        Data::Float(f) if column.is_date() => format_date(serial_date(*f)?),
         Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
         other => other.to_string().trim().to_owned(),
+    })
+}
+
+fn out_of_range(serial: f64) -> Unreadable {
+    Unreadable {
+        en: format!("the date serial number {serial} is not a date Excel can show (1900-01-01 to 9999-12-31)"),
+        zh: format!("日期序号{serial}超出Excel日期范围(1900-01-01至9999-12-31)"),
     }
 }
 
 /// An Excel serial day number (1900 date system) as a date.
-fn serial_date(serial: f64) -> Option<NaiveDate> {
-    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-    base.checked_add_signed(chrono::Duration::days(serial.trunc() as i64))
+fn serial_date(serial: f64) -> Result<NaiveDate, Unreadable> {
+    if !(serial.is_finite() && (0.0..=MAX_SERIAL_DAY).contains(&serial)) {
+        return Err(out_of_range(serial));
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30).expect("a date");
+    chrono::TimeDelta::try_days(serial.trunc() as i64)
+        .and_then(|days| base.checked_add_signed(days))
+        .ok_or_else(|| out_of_range(serial))
 }
 
 #[cfg(test)]
@@ -335,7 +449,20 @@ mod tests {
 
     #[test]
     fn serial_dates() {
-        assert_eq!(serial_date(46086.0), NaiveDate::from_ymd_opt(2026, 3, 5));
-        assert_eq!(serial_date(1.0), NaiveDate::from_ymd_opt(1899, 12, 31));
+        assert_eq!(serial_date(46086.0).ok(), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(serial_date(1.0).ok(), NaiveDate::from_ymd_opt(1899, 12, 31));
+        assert_eq!(serial_date(MAX_SERIAL_DAY).ok(), NaiveDate::from_ymd_opt(9999, 12, 31));
+        for bad in [1e15, -1e15, MAX_SERIAL_DAY + 1.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(serial_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cell_names() {
+        assert_eq!(cell_name(0, 0), "A1");
+        assert_eq!(cell_name(4, 2), "C5");
+        assert_eq!(cell_name(0, 25), "Z1");
+        assert_eq!(cell_name(0, 26), "AA1");
+        assert_eq!(cell_name(1_048_575, 16_383), "XFD1048576");
     }
 }

@@ -46,19 +46,43 @@ impl Principal {
         Ok(access::authorize(&self.roles, action, scope)?)
     }
 
+    /// Like [`Principal::authorize_on`], where the principal's person
+    /// `supervises` (分管) the target or a unit above it.
+    pub fn authorize_supervised(&self, action: Action, target_ancestry: &[Uuid], supervises: bool) -> Result<()> {
+        let in_scope = target_ancestry.iter().any(|u| self.unit_scope.contains(u));
+        Ok(access::authorize_supervised(&self.roles, action, in_scope, supervises)?)
+    }
+
     /// Checks an action that has no unit target.
     pub fn authorize_global(&self, action: Action) -> Result<()> {
         Ok(access::authorize(&self.roles, action, Scope::Global)?)
     }
 
     /// Checks the role only; the caller then narrows what it returns to the
-    /// principal's scope (list endpoints).
+    /// principal's scope (list endpoints). A deployment-wide setting has the
+    /// whole tree as its target and is never granted by role alone.
     pub fn authorize_role(&self, action: Action) -> Result<()> {
-        match access::authorize(&self.roles, action, Scope::Inside) {
-            Ok(()) => Ok(()),
-            Err(denied) => Err(denied.into()),
-        }
+        let scope = if action.is_deployment_wide() {
+            Scope::Outside
+        } else {
+            Scope::Inside
+        };
+        Ok(access::authorize(&self.roles, action, scope)?)
     }
+
+    /// Checks a setting of the whole deployment ([`Action::is_deployment_wide`])
+    /// against the roots of the unit tree ([`tree_roots`]).
+    pub fn authorize_deployment(&self, action: Action, roots: &[Uuid]) -> Result<()> {
+        let scope = access::deployment_scope(&self.unit_scope, roots);
+        Ok(access::authorize(&self.roles, action, scope)?)
+    }
+}
+
+/// The roots of the unit tree, which a deployment-wide setting targets.
+pub async fn tree_roots(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar("SELECT id FROM registry.tree_roots")
+        .fetch_all(db)
+        .await?)
 }
 
 /// What `duban token create` asks for.

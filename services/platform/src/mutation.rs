@@ -2,7 +2,9 @@
 //! apply the change, write a domain event and an audit record for each thing
 //! changed, store the response, commit. A retry with the same request id gets
 //! the stored response back and changes nothing; a different request under a
-//! used id is refused.
+//! used id is refused. Request ids belong to the token that sent them (two
+//! tokens of one principal's name may differ in scope), so only the token that
+//! was authorised for a change can replay its response.
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Principal;
@@ -80,9 +82,10 @@ where
     // Blocks while another transaction holds the same id, then either claims
     // it (that one rolled back) or finds its committed response.
     let claimed = sqlx::query(
-        "INSERT INTO platform.requests (principal, request_id, method, fingerprint) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "INSERT INTO platform.requests (token_id, principal, request_id, method, fingerprint) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
+    .bind(ctx.principal.token_id)
     .bind(&ctx.principal.name)
     .bind(&ctx.request_id)
     .bind(method)
@@ -129,12 +132,15 @@ where
             after: change.after.as_ref(),
         })
         .collect();
-    sqlx::query("UPDATE platform.requests SET response = $3 WHERE principal = $1 AND request_id = $2")
-        .bind(&ctx.principal.name)
-        .bind(&ctx.request_id)
-        .bind(response.encode_to_vec())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE platform.requests SET response = $4 WHERE token_id = $1 AND principal = $2 AND request_id = $3",
+    )
+    .bind(ctx.principal.token_id)
+    .bind(&ctx.principal.name)
+    .bind(&ctx.request_id)
+    .bind(response.encode_to_vec())
+    .execute(&mut *tx)
+    .await?;
     // Audit last: the chain's head is locked from here to the commit, which
     // every writer queues on, so nothing else happens in between.
     audit::append_all(&mut tx, &entries).await?;
@@ -147,12 +153,14 @@ async fn replay<Resp: prost::Message + Default>(
     ctx: &MutationContext,
     fingerprint: &[u8],
 ) -> Result<Resp> {
-    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) =
-        sqlx::query_as("SELECT fingerprint, response FROM platform.requests WHERE principal = $1 AND request_id = $2")
-            .bind(&ctx.principal.name)
-            .bind(&ctx.request_id)
-            .fetch_one(pool)
-            .await?;
+    let (stored_fingerprint, response): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT fingerprint, response FROM platform.requests WHERE token_id = $1 AND principal = $2 AND request_id = $3",
+    )
+    .bind(ctx.principal.token_id)
+    .bind(&ctx.principal.name)
+    .bind(&ctx.request_id)
+    .fetch_one(pool)
+    .await?;
     if stored_fingerprint != fingerprint {
         return Err(Error::RequestIdReused(ctx.request_id.clone()));
     }

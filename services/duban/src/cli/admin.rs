@@ -31,6 +31,14 @@ pub async fn admin_pool(settings: &Settings, data_dir: &Path) -> anyhow::Result<
     Ok(pool)
 }
 
+async fn person_by_id_or_code(pool: &PgPool, key: &str) -> anyhow::Result<Option<Uuid>> {
+    use duban_registry::org::store;
+    Ok(match Uuid::parse_str(key) {
+        Ok(id) => store::person(pool, id).await?.map(|p| p.id),
+        Err(_) => store::person_id_by_code(pool, key).await?,
+    })
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
     /// Issue a token; its secret is printed once.
@@ -45,9 +53,10 @@ pub enum TokenCommand {
         /// Unit subtree the token may act on, by id or code (repeatable).
         #[arg(long = "scope")]
         scope: Vec<String>,
-        /// The person the token stands for, by id.
+        /// The person of the directory the token stands for, by id or code
+        /// (a leader deciding requests, say).
         #[arg(long)]
-        person: Option<Uuid>,
+        person: Option<String>,
         /// Days until it expires.
         #[arg(long, default_value_t = 365)]
         days: i64,
@@ -88,10 +97,18 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
                 };
                 unit_scope.push(id);
             }
+            // A token for a person who is not in the directory would act for
+            // nobody: a leader's 分管 and a unit's officers are looked up by it.
+            let person_id = match &person {
+                None => None,
+                Some(p) => Some(person_by_id_or_code(pool, p).await?.with_context(|| {
+                    format!("no person with id or code `{p}` in the directory / 组织机构中没有人员“{p}”")
+                })?),
+            };
             let (info, secret) = tokens
                 .create(&NewToken {
                     principal,
-                    person_id: person,
+                    person_id,
                     roles,
                     unit_scope,
                     expires_at: Utc::now() + Duration::days(days),

@@ -19,6 +19,8 @@ pub struct AppraisalClientArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
 }
 
 type Client =
@@ -29,6 +31,7 @@ async fn connect(args: &AppraisalClientArgs, data_dir: &Path) -> anyhow::Result<
         endpoint: args.endpoint.clone(),
         token: args.token.clone(),
         json: args.json,
+        tls: args.tls.clone(),
     };
     let (channel, bearer) = client.channel(data_dir).await?;
     Ok(AppraisalServiceClient::with_interceptor(channel, bearer))

@@ -22,6 +22,8 @@ pub struct AssignmentClientArgs {
     pub token: Option<String>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
 }
 
 impl AssignmentClientArgs {
@@ -30,6 +32,7 @@ impl AssignmentClientArgs {
             endpoint: self.endpoint.clone(),
             token: self.token.clone(),
             json: self.json,
+            tls: self.tls.clone(),
         }
     }
 }

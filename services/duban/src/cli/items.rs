@@ -1197,6 +1197,7 @@ pub async fn ledger(data_dir: &Path, tz: chrono_tz::Tz, command: LedgerCommand) 
                 endpoint: assignment_endpoint,
                 token: args.token.clone(),
                 json: args.json,
+                tls: args.tls.clone(),
             };
             let mut c = client(&args, data_dir).await?;
             let court_id = match court {

@@ -15,7 +15,7 @@ use anyhow::Context;
 use std::path::Path;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_types::StatusExt;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +29,54 @@ pub struct ClientArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// How the CLI talks TLS to an `https://` endpoint: the server is checked
+/// against `--ca-file`, else against the web's root CAs (compiled in, so
+/// nothing depends on the host's certificate store); `--cert`/`--key` present
+/// a client certificate to a suite that asks for one (mTLS).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// CA certificate (PEM) the suite's certificate is checked against, for an https:// endpoint; without it, the public web roots.
+    #[arg(long, env = "DUBAN_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; goes with --key.
+    #[arg(long, env = "DUBAN_CLIENT_CERT", requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of the client certificate.
+    #[arg(long, env = "DUBAN_CLIENT_KEY", requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl TlsArgs {
+    /// The endpoint for `url`, with TLS when it is `https://`.
+    pub fn endpoint(&self, url: &str) -> anyhow::Result<Endpoint> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .with_context(|| format!("invalid endpoint `{url}` / 服务地址“{url}”无效"))?;
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {} / 无法读取{}", path.display(), path.display()))
+        };
+        if endpoint.uri().scheme_str() != Some("https") {
+            anyhow::ensure!(
+                self.ca_file.is_none() && self.cert.is_none(),
+                "--ca-file, --cert and --key need an https:// endpoint, not `{url}` / 使用证书须以https://连接"
+            );
+            return Ok(endpoint);
+        }
+        let mut tls = ClientTlsConfig::new();
+        tls = match &self.ca_file {
+            Some(ca) => tls.ca_certificate(Certificate::from_pem(read(ca)?)),
+            None => tls.with_webpki_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        endpoint
+            .tls_config(tls)
+            .with_context(|| format!("setting up TLS for {url} / 无法建立TLS连接配置"))
+    }
 }
 
 /// Adds `authorization: Bearer …` to every call.
@@ -60,11 +108,12 @@ impl ClientArgs {
                 .context("no token: pass --token, set DUBAN_TOKEN, or run `duban dev` to create the admin token")?,
         };
         let bearer = Bearer::new(&token)?;
-        let channel = Endpoint::from_shared(self.endpoint.clone())
-            .context("invalid --endpoint")?
+        let channel = self
+            .tls
+            .endpoint(&self.endpoint)?
             .connect()
             .await
-            .with_context(|| format!("cannot reach {}", self.endpoint))?;
+            .with_context(|| format!("cannot reach {} / 无法连接{}", self.endpoint, self.endpoint))?;
         Ok((channel, bearer))
     }
 }

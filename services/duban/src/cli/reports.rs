@@ -18,6 +18,8 @@ pub struct ReportClientArgs {
     pub token: Option<String>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -110,6 +112,7 @@ async fn connect(args: &ReportClientArgs, data_dir: &Path) -> anyhow::Result<Cli
         endpoint: args.endpoint.clone(),
         token: args.token.clone(),
         json: args.json,
+        tls: args.tls.clone(),
     }
     .channel(data_dir)
     .await?;
