@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Unauthenticated,
     /// A dependency (the database) is unreachable.
     Unavailable,
+    /// The request (an upload) is larger than the service takes.
+    ResourceExhausted,
     /// Anything else; details are in the server log only.
     Internal,
 }
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -56,6 +59,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => tonic::Code::PermissionDenied,
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
+            ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
             ErrorCode::Internal => tonic::Code::Internal,
         }
     }
