@@ -46,6 +46,16 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDatabase) -> TestApp {
+        Self::spawn_configured(db, |_| {}).await
+    }
+
+    /// The suite with settings changed by `configure` (smaller caps, say).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDatabase::fresh().await.expect("test database");
+        Self::spawn_configured(db, configure).await
+    }
+
+    async fn spawn_configured(db: TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings::default();
         settings.server.registry_port = 0;
         settings.server.assignment_port = 0;
@@ -55,6 +65,7 @@ impl TestApp {
         settings.dev_clock = true;
         settings.sweep_interval_secs = 1;
         settings.database.url = Some(SecretString::from(db.url.clone()));
+        configure(&mut settings);
         let running = app::start(&settings, db.pool.clone(), &ServiceKind::ALL, CancellationToken::new())
             .await
             .expect("starting the suite");

@@ -11,6 +11,7 @@ pub mod configuration;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod mutation;
 pub mod page;
 pub mod pg_cluster;

@@ -49,3 +49,29 @@ pub fn cut<T>(rows: &mut Vec<T>, limit: i64, token: impl Fn(&T) -> String) -> St
         String::new()
     }
 }
+
+/// Bytes of one page at most: clients' default receive limit is 4 MB, and
+/// a page of long rows must still reach them.
+pub const PAGE_BYTES: usize = 3 << 20;
+
+/// Cuts a page of built messages to [`PAGE_BYTES`] (keeping at least one);
+/// returns the next page's token: made from the row of the last message
+/// kept (by its index) when the page was cut, else `next` as [`cut`] gave
+/// it.
+pub fn fit<M: prost::Message>(messages: &mut Vec<M>, next: String, token: impl Fn(usize) -> String) -> String {
+    let mut bytes = 0;
+    let keep = messages
+        .iter()
+        .take_while(|m| {
+            bytes += m.encoded_len() + 4;
+            bytes <= PAGE_BYTES
+        })
+        .count()
+        .max(1);
+    if keep < messages.len() {
+        messages.truncate(keep);
+        token(keep - 1)
+    } else {
+        next
+    }
+}
