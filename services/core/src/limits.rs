@@ -3,7 +3,9 @@
 //! office writes (a feedback report of 20,000 characters is some forty
 //! pages), so they never stop real work; they stop a caller from making an
 //! assignment or a ledger so large that every other client fails to read it.
-//! The edge (`duban_platform::limits`) walks every request and asks here.
+//! Where a domain rule checks a field too (an item's title, also a ledger
+//! cell), it uses the figure named here. The edge
+//! (`duban_platform::limits`) walks every request and asks here.
 
 use crate::Violations;
 

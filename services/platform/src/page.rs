@@ -75,3 +75,24 @@ pub fn fit<M: prost::Message>(messages: &mut Vec<M>, next: String, token: impl F
         next
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_of_long_rows_is_cut_under_its_byte_budget() {
+        // Ten messages of a little over 1 MiB: two fit in 3 MiB, and the
+        // token names the second.
+        let mut page: Vec<String> = (0..10).map(|i| format!("{i}{}", "x".repeat(1 << 20))).collect();
+        let next = fit(&mut page, String::new(), |i| format!("after {i}"));
+        assert_eq!((page.len(), next.as_str()), (2, "after 1"));
+        // A page within the budget keeps the token it had.
+        let mut small = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(fit(&mut small, "t".into(), |_| unreachable!()), "t");
+        assert_eq!(small.len(), 2);
+        // One message over the budget alone is still sent.
+        let mut one = vec!["x".repeat(4 << 20), "y".into()];
+        assert_eq!(fit(&mut one, String::new(), |i| i.to_string()), "0");
+    }
+}
