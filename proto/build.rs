@@ -25,6 +25,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .btree_map(".")
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        // Type names let the edge find a request's descriptor for its limits
+        // (duban_platform::limits).
+        .compile_fds_with_config(fds, {
+            let mut config = tonic_prost_build::Config::new();
+            config.enable_type_names();
+            config
+        })?;
     Ok(())
 }

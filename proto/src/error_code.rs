@@ -31,6 +31,8 @@ pub enum ErrorCode {
     /// A statement ran past the call's deadline or the server's limit and
     /// was cancelled; nothing was changed: retry later.
     StatementTimeout,
+    /// The request (an upload) is larger than the service takes.
+    ResourceExhausted,
     /// Anything else; details are in the server log only.
     Internal,
 }
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::Busy => "BUSY",
             ErrorCode::LockTimeout => "LOCK_TIMEOUT",
             ErrorCode::StatementTimeout => "STATEMENT_TIMEOUT",
+            ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -68,6 +71,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
             ErrorCode::Unavailable | ErrorCode::Busy | ErrorCode::LockTimeout => tonic::Code::Unavailable,
             ErrorCode::StatementTimeout => tonic::Code::DeadlineExceeded,
+            ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
             ErrorCode::Internal => tonic::Code::Internal,
         }
     }

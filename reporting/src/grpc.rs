@@ -1,7 +1,7 @@
 //! The gRPC adapter of the reporting service.
 
 use crate::service::ReportingService as Reports;
-use duban_platform::auth::principal;
+use duban_platform::limits::admit;
 use duban_proto::reporting::v1 as pb;
 use duban_proto::reporting::v1::reporting_service_server::{ReportingService, ReportingServiceServer};
 use tonic::{Request, Response, Status};
@@ -29,12 +29,12 @@ impl ReportingService for ReportingGrpc {
         &self,
         request: Request<pb::ListReportsRequest>,
     ) -> Result<Response<pb::ListReportsResponse>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.list(&p, request.get_ref()).await?))
     }
 
     async fn get_report(&self, request: Request<pb::GetReportRequest>) -> Result<Response<pb::Report>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.get(&p, request.get_ref()).await?))
     }
 
@@ -42,7 +42,7 @@ impl ReportingService for ReportingGrpc {
         &self,
         request: Request<pb::PreviewReportRequest>,
     ) -> Result<Response<pb::PreviewReportResponse>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.preview(&p, request.get_ref()).await?))
     }
 
@@ -50,12 +50,12 @@ impl ReportingService for ReportingGrpc {
         &self,
         request: Request<pb::IssueReportRequest>,
     ) -> Result<Response<pb::IssueReportResponse>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.issue(&p, request.get_ref()).await?))
     }
 
     async fn send_report(&self, request: Request<pb::SendReportRequest>) -> Result<Response<pb::Report>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.send(&p, request.get_ref()).await?))
     }
 
@@ -63,7 +63,7 @@ impl ReportingService for ReportingGrpc {
         &self,
         request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.reports.schedules(&p).await?))
     }
 }

@@ -587,8 +587,23 @@ impl AssignmentService {
         let next = page::cut(&mut rows, limit, |r| page::encode(&[&r.id.to_string()]));
         let now = self.clock.now().await?;
         let calendar = Self::calendar_if_suspended(&mut conn, &rows).await?;
+        let full = req.view == pb::AssignmentView::Full as i32;
+        let mut assignments: Vec<pb::Assignment> = rows
+            .iter()
+            .map(|r| {
+                let mut a = self.message(r, now, calendar.as_ref());
+                // The basic view: the latest report, not the whole history,
+                // which grows with every report of an open assignment.
+                if !full {
+                    let older = a.feedback.len().saturating_sub(1);
+                    a.feedback.drain(..older);
+                }
+                a
+            })
+            .collect();
+        let next = page::fit(&mut assignments, next, |i| page::encode(&[&rows[i].id.to_string()]));
         Ok(pb::ListAssignmentsResponse {
-            assignments: rows.iter().map(|r| self.message(r, now, calendar.as_ref())).collect(),
+            assignments,
             next_page_token: next,
         })
     }

@@ -14,6 +14,7 @@ use duban_core::assignment::{self as rules, AssignmentState, FeedbackKind};
 use duban_core::policy::{self, MilestoneKind};
 use duban_platform::auth::Principal;
 use duban_platform::mutation::{Change, MutationContext, mutate};
+use duban_platform::upload::UploadSettings;
 use duban_platform::{Error, Result};
 use duban_proto::assignment::v1 as pb;
 use sqlx::PgConnection;
@@ -21,9 +22,6 @@ use uuid::Uuid;
 
 /// Who the records say did what the old ledger did.
 const IMPORTER: &str = "台账导入";
-
-/// Most rows one import takes (as the registry's ledger import).
-const MAX_ROWS: usize = 200_000;
 
 /// An assignment's clock starts at the beginning of office hours on its day.
 const OFFICE_OPENS: Duration = Duration::hours(9);
@@ -100,9 +98,12 @@ fn on_row(row: i32, e: Error) -> Error {
 }
 
 impl AssignmentService {
-    /// Receives a streamed ImportAssignments: the options, then every row.
+    /// Receives a streamed ImportAssignments: the options, then every row,
+    /// once the caller may assign at all (each row's unit is judged later).
     pub async fn receive_history(
+        p: &Principal,
         stream: tonic::Streaming<pb::ImportAssignmentsRequest>,
+        caps: UploadSettings,
     ) -> std::result::Result<(pb::ImportAssignmentsOptions, pb::HistoricalAssignments), tonic::Status> {
         use duban_platform::upload::{Part, receive};
         let (options, assignments) = receive(
@@ -112,7 +113,8 @@ impl AssignmentService {
                 Some(pb::import_assignments_request::Part::Rows(batch)) => Part::Rows(batch.assignments),
                 None => Part::Empty,
             },
-            MAX_ROWS,
+            async |_| p.authorize_role(Action::Assign),
+            caps,
         )
         .await?;
         Ok((options, pb::HistoricalAssignments { assignments }))

@@ -47,6 +47,7 @@ pub mod assignment;
 pub mod calendar;
 pub mod item;
 pub mod ledger;
+pub mod limits;
 pub mod org;
 pub mod plan;
 pub mod policy;

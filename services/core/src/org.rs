@@ -78,8 +78,13 @@ pub fn check_name(field: &str, name: &str, violations: &mut Violations) {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         violations.add(field, "must not be empty", "名称不能为空");
-    } else if trimmed.chars().count() > 100 {
-        violations.add(field, "must be at most 100 characters", "名称不能超过100个字");
+    } else if trimmed.chars().count() > crate::limits::NAME {
+        let max = crate::limits::NAME;
+        violations.add(
+            field,
+            format!("must be at most {max} characters"),
+            format!("名称不能超过{max}个字"),
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use crate::item::UrgencyClass;
 use chrono::{Datelike, NaiveDate};
 
 /// At most this many dated steps: a plan is a handful of milestones, not a diary.
-pub const MAX_STEPS: usize = 24;
+pub const MAX_STEPS: usize = crate::limits::PLAN_STEPS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanStep {

@@ -218,6 +218,8 @@ fn routes_for(
     settings: &Settings,
 ) -> anyhow::Result<Routes> {
     let tz = settings.court_tz();
+    let upload = settings.upload;
+    let per_message = upload.max_message_bytes;
     Ok(match kind {
         ServiceKind::Registry => {
             let mut names = vec![kind.grpc_name()];
@@ -227,8 +229,10 @@ fn routes_for(
             let registry = RegistryGrpc::new(
                 OrgService::new(pool.clone(), clock.clone()),
                 ItemService::new(pool.clone(), clock.clone(), tz),
+                upload,
             );
-            let mut routes = server::base_routes(health, &names)?.add_service(registry.into_server());
+            let mut routes = server::base_routes(health, &names)?
+                .add_service(registry.into_server().max_decoding_message_size(per_message));
             if clock.is_shared() {
                 routes = routes.add_service(DevClockGrpc::new(pool.clone(), clock.clone()).into_server());
             }
@@ -237,14 +241,24 @@ fn routes_for(
         ServiceKind::Assignment => {
             let calendar = CalendarService::new(pool.clone(), clock.clone(), tz);
             let assignments = AssignmentService::new(pool.clone(), clock.clone(), tz);
-            server::base_routes(health, &[kind.grpc_name()])?
-                .add_service(AssignmentGrpc::new(calendar, assignments, pool.clone()).into_server())
+            server::base_routes(health, &[kind.grpc_name()])?.add_service(
+                AssignmentGrpc::new(calendar, assignments, pool.clone(), upload)
+                    .into_server()
+                    .max_decoding_message_size(per_message),
+            )
         }
-        ServiceKind::Appraisal => server::base_routes(health, &[kind.grpc_name()])?
-            .add_service(AppraisalGrpc::new(AppraisalService::new(pool.clone(), clock.clone(), tz)).into_server()),
+        ServiceKind::Appraisal => server::base_routes(health, &[kind.grpc_name()])?.add_service(
+            AppraisalGrpc::new(AppraisalService::new(pool.clone(), clock.clone(), tz))
+                .into_server()
+                .max_decoding_message_size(per_message),
+        ),
         ServiceKind::Reporting => {
             let reports = reports(settings, pool.clone(), clock.clone())?;
-            server::base_routes(health, &[kind.grpc_name()])?.add_service(ReportingGrpc::new(reports).into_server())
+            server::base_routes(health, &[kind.grpc_name()])?.add_service(
+                ReportingGrpc::new(reports)
+                    .into_server()
+                    .max_decoding_message_size(per_message),
+            )
         }
     })
 }

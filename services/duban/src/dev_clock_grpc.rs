@@ -3,8 +3,8 @@
 //! audited like any other mutation.
 
 use duban_core::access::Action;
-use duban_platform::auth::principal;
 use duban_platform::clock::{Clock, ClockState};
+use duban_platform::limits::admit;
 use duban_platform::mutation::{Change, MutationContext, mutate};
 use duban_platform::{Error, Result};
 use duban_proto::platform::v1 as pb;
@@ -47,14 +47,14 @@ impl DevClockGrpc {
         DevClockServiceServer::new(self)
     }
 
-    async fn change_clock<Req: prost::Message>(
+    async fn change_clock<Req: prost::Message + prost::Name>(
         &self,
         request: &Request<Req>,
         request_id: &str,
         method: &'static str,
         to: impl AsyncFnOnce(&Clock, &mut PgConnection) -> Result<ClockState>,
     ) -> Result<pb::ClockState> {
-        let p = principal(request)?;
+        let p = admit(request)?;
         p.authorize_global(Action::ManageClock)?;
         let before = self.clock.state().await?;
         let ctx = MutationContext {
@@ -80,7 +80,7 @@ impl DevClockGrpc {
 #[tonic::async_trait]
 impl DevClockService for DevClockGrpc {
     async fn get_time(&self, request: Request<pb::GetTimeRequest>) -> Result<Response<pb::ClockState>, Status> {
-        principal(&request)?;
+        admit(&request)?;
         Ok(Response::new(state(self.clock.state().await?)))
     }
 

@@ -209,7 +209,7 @@ impl LedgerWriter {
 /// their header rows, and far more columns than any office's layout. A
 /// crafted workbook can claim a cell at XFD1048576 in a few bytes; reading it
 /// into one grid would take hundreds of GiB.
-const MAX_SHEET_ROWS: u32 = duban_registry::items::ledger::MAX_ROWS as u32 + 10;
+const MAX_SHEET_ROWS: u32 = duban_core::limits::LEDGER_ROWS as u32 + 10;
 const MAX_SHEET_COLUMNS: u32 = 256;
 
 /// The last day Excel can show (9999-12-31) as a serial day number.

@@ -25,6 +25,9 @@ pub struct Settings {
     pub sweep_interval_secs: u64,
     /// The reporting worker: mail and schedules.
     pub reporting: ReportingSettings,
+    /// Caps of streamed uploads (ImportLedger, ImportAssignments) and of
+    /// one message of any request.
+    pub upload: crate::upload::UploadSettings,
 }
 
 /// The reporting worker's mail, job and bulletin settings.
@@ -175,6 +178,7 @@ impl Default for Settings {
             data_dir: PathBuf::from(".duban"),
             sweep_interval_secs: 30,
             reporting: ReportingSettings::default(),
+            upload: Default::default(),
         }
     }
 }

@@ -11,9 +11,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Violations named in the top-level messages; the rest are in the details.
 const SUMMARISED: usize = 3;
-/// Violations carried in the details: error details travel in a header,
-/// which peers cap at a few tens of kilobytes.
+/// Violations carried in the details: error details travel in a trailer,
+/// base64-encoded, and gRPC peers commonly refuse metadata over 8 KB
+/// (grpc-java's default; hyper's is 16 KB), which a client sees as
+/// RESOURCE_EXHAUSTED instead of the error. So the details hold the first
+/// violations up to a count and a size, then one line counting the rest.
 const DETAILED: usize = 100;
+/// Bytes of violations (as encoded) in the details: base64 makes 4 KB,
+/// with the other details and the message, well under 8 KB.
+const DETAILED_BYTES: usize = 3_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,6 +45,8 @@ pub enum Error {
     PermissionDenied { reason: String, reason_zh: String },
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
+    #[error("{what} is larger than the service takes")]
+    TooLarge { what: String, what_zh: String },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("no database connection free in time: {0}")]
@@ -85,6 +93,7 @@ impl Error {
             Error::RequestIdReused(_) => ErrorCode::RequestIdReused,
             Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Error::TooLarge { .. } => ErrorCode::ResourceExhausted,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Busy(_) => ErrorCode::Busy,
             Error::LockTimeout(_) => ErrorCode::LockTimeout,
@@ -117,6 +126,7 @@ impl Error {
             Error::RequestIdReused(_) => "该请求编号已用于另一项操作".into(),
             Error::PermissionDenied { reason_zh, .. } => reason_zh.clone(),
             Error::Unauthenticated(_) => "身份认证失败,请提供有效的访问令牌".into(),
+            Error::TooLarge { what_zh, .. } => format!("{what_zh}超出系统上限"),
             Error::Unavailable(_) => "服务暂时不可用(数据库无法连接),请稍后重试".into(),
             Error::Busy(_) => "服务繁忙,暂无空闲的数据库连接,请稍后重试".into(),
             Error::LockTimeout(_) => "所需数据正被其他操作占用,等待超时,本次未作任何修改,请稍后重试".into(),
@@ -221,16 +231,28 @@ impl From<Error> for tonic::Status {
             LocalizedMessage::new("zh-CN", err.message_zh()).into(),
         ];
         if let Error::InvalidArgument(v) = &err {
-            let mut violations: Vec<FieldViolation> =
+            let mut bytes = 0;
+            let shown =
                 v.0.iter()
                     .take(DETAILED)
+                    .take_while(|f| {
+                        // The encoded size of one violation: its three strings
+                        // and a few bytes of tags, lengths and the locale.
+                        bytes += f.field.len() + f.reason.len() + f.reason_zh.len() + 24;
+                        bytes <= DETAILED_BYTES
+                    })
+                    .count()
+                    .max(1);
+            let mut violations: Vec<FieldViolation> =
+                v.0.iter()
+                    .take(shown)
                     .map(|f| FieldViolation {
                         localized_message: Some(LocalizedMessage::new("zh-CN", f.reason_zh.clone())),
                         ..FieldViolation::new(f.field.clone(), f.reason.clone())
                     })
                     .collect();
-            if v.0.len() > DETAILED {
-                let rest = v.0.len() - DETAILED;
+            if v.0.len() > shown {
+                let rest = v.0.len() - shown;
                 violations.push(FieldViolation {
                     localized_message: Some(LocalizedMessage::new(
                         "zh-CN",
@@ -242,5 +264,42 @@ impl From<Error> for tonic::Status {
             details.push(BadRequest::new(violations).into());
         }
         tonic::Status::with_error_details_vec(code.grpc_code(), err.message_en(), details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a client receives as metadata: every header of the status.
+    fn metadata_bytes(status: &tonic::Status) -> usize {
+        let response: http::Response<()> = status.clone().into_http();
+        response
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .sum()
+    }
+
+    #[test]
+    fn hundreds_of_violations_fit_in_8_kb_with_a_count_of_the_rest() {
+        let mut v = Violations::new();
+        for row in 2..502 {
+            v.add(
+                format!("rows[{row}].主办单位"),
+                format!("row {row}, column 主办单位: no unit of this court is named 执行局第{row}庭"),
+                format!("第{row}行“主办单位”列:本院没有名为“执行局第{row}庭”的单位"),
+            );
+        }
+        let status = tonic::Status::from(Error::InvalidArgument(v));
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(metadata_bytes(&status) < 8 * 1024, "{} bytes", metadata_bytes(&status));
+        let details = status.get_error_details();
+        let violations = &details.bad_request().unwrap().field_violations;
+        assert!(violations.len() > 5, "{} shown", violations.len());
+        assert_eq!(violations[0].field, "rows[2].主办单位");
+        let last = violations.last().unwrap();
+        let rest = 500 - (violations.len() - 1);
+        assert_eq!(last.description, format!("{rest} more problems not listed"));
     }
 }

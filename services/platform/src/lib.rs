@@ -12,6 +12,7 @@ pub mod db;
 pub mod deadline;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod mutation;
 pub mod page;
 pub mod pg_cluster;

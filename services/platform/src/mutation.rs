@@ -47,11 +47,12 @@ pub fn check_request_id(request_id: &str) -> Result<()> {
             "每项修改操作都须提供请求编号(request_id)",
         ));
     }
-    if request_id.chars().count() > 128 || request_id.chars().any(char::is_control) {
+    let max = duban_core::limits::REQUEST_ID;
+    if request_id.chars().count() > max || request_id.chars().any(char::is_control) {
         return Err(Error::invalid(
             "request_id",
-            "must be at most 128 printable characters",
-            "请求编号不能超过128个字符",
+            &format!("must be at most {max} printable characters"),
+            &format!("请求编号不能超过{max}个字符"),
         ));
     }
     Ok(())

@@ -5,6 +5,8 @@ use crate::items::ledger::LedgerImport;
 use crate::items::service::ItemService;
 use crate::org::service::OrgService;
 use duban_platform::auth::principal;
+use duban_platform::limits::admit;
+use duban_platform::upload::UploadSettings;
 use duban_proto::registry::v1 as pb;
 use duban_proto::registry::v1::registry_service_server::RegistryService;
 use tonic::{Request, Response, Status};
@@ -12,11 +14,12 @@ use tonic::{Request, Response, Status};
 pub struct RegistryGrpc {
     org: OrgService,
     items: ItemService,
+    upload: UploadSettings,
 }
 
 impl RegistryGrpc {
-    pub fn new(org: OrgService, items: ItemService) -> Self {
-        Self { org, items }
+    pub fn new(org: OrgService, items: ItemService, upload: UploadSettings) -> Self {
+        Self { org, items, upload }
     }
 
     pub fn into_server(self) -> pb::registry_service_server::RegistryServiceServer<Self> {
@@ -30,7 +33,7 @@ macro_rules! rpc {
         rpc!($self, $request, org, $method)
     };
     ($self:ident, $request:ident, $service:ident, $method:ident) => {{
-        let p = principal(&$request)?;
+        let p = admit(&$request)?;
         Ok(Response::new($self.$service.$method(&p, $request.get_ref()).await?))
     }};
 }
@@ -42,7 +45,7 @@ impl RegistryService for RegistryGrpc {
     }
 
     async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.org.get_unit(&p, &request.get_ref().id).await?))
     }
 
@@ -62,7 +65,7 @@ impl RegistryService for RegistryGrpc {
     }
 
     async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Result<Response<pb::Person>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.org.get_person(&p, &request.get_ref().id).await?))
     }
 
@@ -131,7 +134,7 @@ impl RegistryService for RegistryGrpc {
     }
 
     async fn get_source(&self, request: Request<pb::GetSourceRequest>) -> Result<Response<pb::Source>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.items.get_source(&p, &request.get_ref().id).await?))
     }
 
@@ -147,7 +150,7 @@ impl RegistryService for RegistryGrpc {
     }
 
     async fn get_item(&self, request: Request<pb::GetItemRequest>) -> Result<Response<pb::Item>, Status> {
-        let p = principal(&request)?;
+        let p = admit(&request)?;
         Ok(Response::new(self.items.get_item(&p, &request.get_ref().id).await?))
     }
 
@@ -193,7 +196,7 @@ impl RegistryService for RegistryGrpc {
         request: Request<tonic::Streaming<pb::ImportLedgerRequest>>,
     ) -> Result<Response<pb::ImportLedgerResponse>, Status> {
         let p = principal(&request)?;
-        let upload = LedgerImport::receive(request.into_inner()).await?;
+        let upload = LedgerImport::receive(&self.items, &p, request.into_inner(), self.upload).await?;
         Ok(Response::new(self.items.import_ledger(&p, upload).await?))
     }
 }

@@ -14,6 +14,7 @@ use duban_core::ledger::{Column, split_list};
 use duban_core::{Role, Violations};
 use duban_platform::auth::Principal;
 use duban_platform::mutation::{Change, MutationContext, mutate};
+use duban_platform::upload::UploadSettings;
 use duban_platform::{Error, Result};
 use duban_proto::registry::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -21,8 +22,6 @@ use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Most rows one import takes.
-pub const MAX_ROWS: usize = 200_000;
 /// Reason recorded for an imported item whose class came without one.
 const IMPORTED_REASON: &str = "历史台账导入";
 
@@ -33,7 +32,14 @@ pub struct LedgerImport {
 }
 
 impl LedgerImport {
-    pub async fn receive(stream: tonic::Streaming<pb::ImportLedgerRequest>) -> Result<Self, tonic::Status> {
+    /// Receives the upload once `p` may import into the court its options
+    /// name: a caller who may not is refused before any row is read.
+    pub async fn receive(
+        items: &ItemService,
+        p: &Principal,
+        stream: tonic::Streaming<pb::ImportLedgerRequest>,
+        caps: UploadSettings,
+    ) -> Result<Self, tonic::Status> {
         use duban_platform::upload::{Part, receive};
         let (options, rows) = receive(
             stream,
@@ -42,7 +48,8 @@ impl LedgerImport {
                 Some(pb::import_ledger_request::Part::Rows(batch)) => Part::Rows(batch.rows),
                 None => Part::Empty,
             },
-            MAX_ROWS,
+            async |options: &pb::ImportLedgerOptions| items.authorize_import(p, options).await,
+            caps,
         )
         .await?;
         Ok(Self {
@@ -135,13 +142,14 @@ fn plan_row(row: &pb::LedgerRow, names: &Names, v: &mut Violations) -> Option<Pl
     let title = cell(Column::Title).to_owned();
     if title.is_empty() {
         cell_violation(v, r, Column::Title, "is empty".into(), "事项名称不能为空".into());
-    } else if title.chars().count() > 200 {
+    } else if title.chars().count() > duban_core::limits::ITEM_TITLE {
+        let max = duban_core::limits::ITEM_TITLE;
         cell_violation(
             v,
             r,
             Column::Title,
-            "is longer than 200 characters".into(),
-            "事项名称超过200个字".into(),
+            format!("is longer than {max} characters"),
+            format!("事项名称超过{max}个字"),
         );
     }
     let kind = SourceKind::from_label(cell(Column::Source));
@@ -354,6 +362,14 @@ fn parse_number(number: &str) -> Option<(i32, i64)> {
 }
 
 impl ItemService {
+    /// The check `apply_ledger` makes again in its transaction, made here
+    /// on the options alone.
+    async fn authorize_import(&self, p: &Principal, options: &pb::ImportLedgerOptions) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        let court = self.court(&mut conn, p, &options.court_id, "options.court_id").await?;
+        super::service::authorize_item(&mut conn, p, duban_core::access::Action::ApproveItems, court, &[]).await
+    }
+
     pub async fn import_ledger(&self, p: &Principal, upload: LedgerImport) -> Result<pb::ImportLedgerResponse> {
         let LedgerImport { options, rows } = upload;
         let now = self.now().await?;

@@ -9,6 +9,10 @@ use crate::org::store as org_store;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use duban_core::access::{self, Action, Scope};
 use duban_core::item::{self as rules, DecompositionLevel, RegistrationAction, RegistrationState};
+use duban_core::limits::{
+    CO_UNITS as MAX_CO_UNITS, ITEM_TITLE, REQUIREMENTS, SEARCH_TEXT, SOURCE_TITLE, SUB_ITEMS as MAX_CHILDREN, TAG,
+    TAGS as MAX_TAGS, TARGETS as MAX_TARGETS,
+};
 use duban_core::org::UnitKind;
 use duban_core::{Role, Violations};
 use duban_platform::auth::Principal;
@@ -20,10 +24,6 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 const SERVICE: &str = "registry";
-const MAX_CO_UNITS: usize = 30;
-const MAX_TAGS: usize = 10;
-const MAX_TARGETS: usize = 30;
-const MAX_CHILDREN: usize = 200;
 
 #[derive(Clone)]
 pub struct ItemService {
@@ -232,18 +232,18 @@ fn check_fields_shape(prefix: &str, f: &ItemFields, v: &mut Violations) {
     let title_len = f.title.chars().count();
     if title_len == 0 {
         v.add(format!("{prefix}title"), "is required", "事项名称不能为空");
-    } else if title_len > 200 {
+    } else if title_len > ITEM_TITLE {
         v.add(
             format!("{prefix}title"),
-            "must be at most 200 characters",
-            "事项名称不能超过200个字",
+            format!("must be at most {ITEM_TITLE} characters"),
+            format!("事项名称不能超过{ITEM_TITLE}个字"),
         );
     }
-    if f.requirements.chars().count() > 5000 {
+    if f.requirements.chars().count() > REQUIREMENTS {
         v.add(
             format!("{prefix}requirements"),
-            "must be at most 5000 characters",
-            "办理要求不能超过5000个字",
+            format!("must be at most {REQUIREMENTS} characters"),
+            format!("办理要求不能超过{REQUIREMENTS}个字"),
         );
     }
     if f.co_unit_ids.contains(&f.lead_unit_id) {
@@ -260,11 +260,11 @@ fn check_fields_shape(prefix: &str, f: &ItemFields, v: &mut Violations) {
             format!("协办单位不能超过{MAX_CO_UNITS}个"),
         );
     }
-    if f.tags.len() > MAX_TAGS || f.tags.iter().any(|t| t.chars().count() > 20) {
+    if f.tags.len() > MAX_TAGS || f.tags.iter().any(|t| t.chars().count() > TAG) {
         v.add(
             format!("{prefix}tags"),
-            format!("at most {MAX_TAGS} tags of at most 20 characters"),
-            format!("标签不超过{MAX_TAGS}个,每个不超过20个字"),
+            format!("at most {MAX_TAGS} tags of at most {TAG} characters"),
+            format!("标签不超过{MAX_TAGS}个,每个不超过{TAG}个字"),
         );
     }
     if f.targets.len() > MAX_TARGETS {
@@ -496,11 +496,11 @@ impl ItemService {
             v.add("source.kind", "is required", "须选择督办来源类别");
         }
         let title = input.title.trim().to_owned();
-        if title.is_empty() || title.chars().count() > 200 {
+        if title.is_empty() || title.chars().count() > SOURCE_TITLE {
             v.add(
                 "source.title",
-                "is required, at most 200 characters",
-                "来源文件标题不能为空,且不超过200个字",
+                format!("is required, at most {SOURCE_TITLE} characters"),
+                format!("来源文件标题不能为空,且不超过{SOURCE_TITLE}个字"),
             );
         }
         let doc_date = date_from("source.doc_date", input.doc_date.as_ref(), &mut v);
@@ -601,8 +601,10 @@ impl ItemService {
         .await?;
         let next = page::cut(&mut sources, limit, |s: &Source| page::encode(&[&s.id.to_string()]));
         store::attach_decisions(&self.pool, &mut sources).await?;
+        let mut messages: Vec<pb::Source> = sources.iter().map(conv::source).collect();
+        let next = page::fit(&mut messages, next, |n| page::encode(&[&sources[n].id.to_string()]));
         Ok(pb::ListSourcesResponse {
-            sources: sources.iter().map(conv::source).collect(),
+            sources: messages,
             next_page_token: next,
         })
     }
@@ -1156,8 +1158,10 @@ impl ItemService {
         };
         let mut items = store::list_items(&self.pool, &filter, &scope, after, limit + 1).await?;
         let next = page::cut(&mut items, limit, |i: &Item| page::encode(&[&i.seq.to_string()]));
+        let mut messages: Vec<pb::Item> = items.iter().map(|i| conv::item(i, None)).collect();
+        let next = page::fit(&mut messages, next, |n| page::encode(&[&items[n].seq.to_string()]));
         Ok(pb::ListItemsResponse {
-            items: items.iter().map(|i| conv::item(i, None)).collect(),
+            items: messages,
             next_page_token: next,
         })
     }
@@ -1195,8 +1199,12 @@ pub fn ledger_filter(req: &pb::ListItemsRequest) -> Result<LedgerFilter> {
         court_id: optional_id("court_id", &req.court_id)?,
         newest_first: req.order == pb::SortOrder::NewestFirst as i32,
     };
-    if filter.text.as_ref().is_some_and(|t| t.chars().count() > 100) {
-        v.add("text", "must be at most 100 characters", "检索词不能超过100个字");
+    if filter.text.as_ref().is_some_and(|t| t.chars().count() > SEARCH_TEXT) {
+        v.add(
+            "text",
+            format!("must be at most {SEARCH_TEXT} characters"),
+            format!("检索词不能超过{SEARCH_TEXT}个字"),
+        );
     }
     v.into_result().map_err(Error::InvalidArgument)?;
     Ok(filter)

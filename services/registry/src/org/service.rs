@@ -7,6 +7,7 @@ use crate::org::file::{self as org_file, Existing, OrgFile};
 use crate::org::model::{Person, PersonFields, Post, RoleBinding, Unit, UnitFields};
 use crate::org::store::{self, BindingFilter, PersonFilter, UnitFilter};
 use duban_core::access::Action;
+use duban_core::limits::{POST_TITLE, SHORT_NAME};
 use duban_core::org::{UnitKind, check_code, check_email, check_name};
 use duban_core::{Role, Violations};
 use duban_platform::auth::Principal;
@@ -47,11 +48,11 @@ fn read_scope(p: &Principal) -> Result<Option<Vec<Uuid>>> {
 fn check_unit_fields(prefix: &str, f: &UnitFields, v: &mut Violations) {
     check_code(&format!("{prefix}.code"), &f.code, v);
     check_name(&format!("{prefix}.name"), &f.name, v);
-    if f.short_name.chars().count() > 30 {
+    if f.short_name.chars().count() > SHORT_NAME {
         v.add(
             format!("{prefix}.short_name"),
-            "must be at most 30 characters",
-            "简称不能超过30个字",
+            format!("must be at most {SHORT_NAME} characters"),
+            format!("简称不能超过{SHORT_NAME}个字"),
         );
     }
 }
@@ -60,11 +61,11 @@ fn check_person_fields(prefix: &str, f: &PersonFields, v: &mut Violations) {
     check_code(&format!("{prefix}.code"), &f.code, v);
     check_name(&format!("{prefix}.name"), &f.name, v);
     check_email(&format!("{prefix}.email"), &f.email, v);
-    if f.title.chars().count() > 50 {
+    if f.title.chars().count() > POST_TITLE {
         v.add(
             format!("{prefix}.title"),
-            "must be at most 50 characters",
-            "职务不能超过50个字",
+            format!("must be at most {POST_TITLE} characters"),
+            format!("职务不能超过{POST_TITLE}个字"),
         );
     }
 }
