@@ -36,13 +36,26 @@ pub struct Renderer {
 /// 2026-10-15 10:00) across lines: CJK text may break between any two
 /// characters, and a narrow column put them one character a line. `text`
 /// is escaped; each such token is wrapped in a nowrap span.
+/// What follows a provisional date wherever one shows.
+const PROVISIONAL_MARK: &str = "(暂定)";
+
 pub fn nowrap_tokens(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 16);
     let mut plain = String::new();
     let mut i = 0;
     while i < chars.len() {
-        let len = doc_number_at(&chars, i).or_else(|| date_at(&chars, i));
+        // A date's 暂定 mark stays with it: "1月5日(暂定)" is one token.
+        let len = doc_number_at(&chars, i).or_else(|| {
+            date_at(&chars, i).map(|n| {
+                let mark: Vec<char> = PROVISIONAL_MARK.chars().collect();
+                n + if chars[i + n..].starts_with(&mark) {
+                    mark.len()
+                } else {
+                    0
+                }
+            })
+        });
         match len {
             Some(n) => {
                 out.push_str(&escaped(&plain));
@@ -362,6 +375,11 @@ mod tests {
         assert_eq!(
             nowrap_tokens("2026-10-15 10:00 <b>"),
             format!("{} &lt;b&gt;", span("2026-10-15 10:00"))
+        );
+        // A provisional date keeps its mark.
+        assert_eq!(
+            nowrap_tokens("办结 1月5日(暂定)"),
+            format!("办结 {}", span("1月5日(暂定)"))
         );
         // Counts and text without dates stay as they are.
         assert_eq!(
