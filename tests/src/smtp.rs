@@ -72,9 +72,12 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding the test SMTP server");
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a chosen address: the smoke test runs it inside a container.
+    pub async fn start_on(addr: &str) -> SmtpServer {
+        let listener = TcpListener::bind(addr).await.expect("binding the test SMTP server");
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = CancellationToken::new();

@@ -65,7 +65,7 @@ impl ServiceKind {
         }
     }
 
-    fn port(self, settings: &Settings) -> u16 {
+    pub fn port(self, settings: &Settings) -> u16 {
         match self {
             ServiceKind::Registry => settings.server.registry_port,
             ServiceKind::Assignment => settings.server.assignment_port,

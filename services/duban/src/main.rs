@@ -50,6 +50,8 @@ enum Command {
         #[command(subcommand)]
         command: duban::cli::reports::ReportCommand,
     },
+    /// Exit 0 only when a service answers SERVING (for container health checks and probes).
+    Health(duban::cli::health::HealthArgs),
     /// Apply database migrations.
     Migrate,
     /// Print the effective configuration (secrets hidden).
@@ -212,6 +214,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             app::run_worker(&settings, &data_dir, shutdown).await
         }
         Command::Report { command } => duban::cli::reports::run(&data_dir, command).await,
+        Command::Health(args) => duban::cli::health::run(&settings, args).await,
         Command::Migrate => {
             admin::admin_pool(&settings, &data_dir).await?;
             println!("migrations applied");

@@ -6,6 +6,7 @@ pub mod appraisal;
 pub mod assignments;
 pub mod calendar;
 pub mod clock;
+pub mod health;
 pub mod items;
 pub mod org;
 pub mod plans;
