@@ -11,12 +11,14 @@ need=()
 for tool in podman podman-compose debootstrap runc iptables; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
+# Compose services find each other by name through the CNI dnsname plugin.
+[ -x /usr/lib/cni/dnsname ] || need+=(dnsname)
 if [ ${#need[@]} -gt 0 ]; then
   echo "containers: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends podman podman-compose debootstrap runc iptables \
-    containernetworking-plugins uidmap >/dev/null
+    containernetworking-plugins golang-github-containernetworking-plugin-dnsname uidmap >/dev/null
 fi
 
 # Rootful Podman in a container-less sandbox: runc, cgroupfs, a file event

@@ -323,6 +323,7 @@ async fn a_court_office_day_on_the_compose_stack() {
             kind: rpb::ReportKind::Monthly as i32,
             period: period.clone(),
             court_id: court.clone(),
+            ..Default::default()
         })
         .await
         .expect("issue the monthly bulletin")

@@ -16,6 +16,8 @@ async fn main() -> std::io::Result<()> {
     let server = SmtpServer::start_on(&listen).await;
     eprintln!("smtp-sink: listening on {}, spooling to {}", server.addr, dir.display());
     let mut written = 0;
+    // PID 1 of its container: SIGTERM must end it, as `compose down` sends.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let received = server.received();
         for (n, message) in received.iter().enumerate().skip(written) {
@@ -25,6 +27,9 @@ async fn main() -> std::io::Result<()> {
             std::fs::rename(&tmp, dir.join(format!("{n:06}.eml")))?;
         }
         written = received.len();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
     }
 }

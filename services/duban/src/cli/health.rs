@@ -21,6 +21,8 @@ pub struct HealthArgs {
     /// Seconds to wait for an answer.
     #[arg(long, default_value_t = 3)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
 }
 
 pub async fn run(settings: &Settings, args: HealthArgs) -> anyhow::Result<()> {
@@ -31,7 +33,7 @@ pub async fn run(settings: &Settings, args: HealthArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.port(settings)));
     let name = args.service.map(ServiceKind::grpc_name).unwrap_or("");
     let shown = if name.is_empty() { "(overall)" } else { name };
-    match check(&endpoint, name, Duration::from_secs(args.timeout)).await? {
+    match check_on(args.tls.endpoint(&endpoint)?, name, Duration::from_secs(args.timeout)).await? {
         ServingStatus::Serving => {
             println!("{shown} at {endpoint}: SERVING");
             Ok(())
@@ -45,13 +47,23 @@ pub async fn run(settings: &Settings, args: HealthArgs) -> anyhow::Result<()> {
 
 /// The status `endpoint` reports for `service` ("" for the whole port).
 pub async fn check(endpoint: &str, service: &str, timeout: Duration) -> anyhow::Result<ServingStatus> {
-    let channel = Endpoint::from_shared(endpoint.to_owned())
-        .context("invalid --endpoint")?
+    check_on(
+        Endpoint::from_shared(endpoint.to_owned()).context("invalid --endpoint")?,
+        service,
+        timeout,
+    )
+    .await
+}
+
+/// The same over a prepared endpoint (TLS, when the suite serves it).
+pub async fn check_on(endpoint: Endpoint, service: &str, timeout: Duration) -> anyhow::Result<ServingStatus> {
+    let shown = endpoint.uri().to_string();
+    let channel = endpoint
         .connect_timeout(timeout)
         .timeout(timeout)
         .connect()
         .await
-        .with_context(|| format!("cannot reach {endpoint} (无法连接服务)"))?;
+        .with_context(|| format!("cannot reach {shown} (无法连接服务)"))?;
     let response = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: service.to_owned(),
@@ -59,7 +71,7 @@ pub async fn check(endpoint: &str, service: &str, timeout: Duration) -> anyhow::
         .await
         .map_err(|status| {
             anyhow::anyhow!(
-                "{endpoint}: health check failed: {:?}: {}",
+                "{shown}: health check failed: {:?}: {}",
                 status.code(),
                 status.message()
             )
